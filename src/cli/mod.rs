@@ -1,0 +1,51 @@
+//! The command line: one subcommand per file.
+
+mod demo;
+mod serve;
+mod user;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Email engagement tracking for CRMs.
+#[derive(Debug, Parser)]
+#[command(name = "mailtally", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API, the tracking endpoints and the background jobs.
+    Serve(Config),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Run the main job on real emails: send, play recipients against the tracker, report.
+    Demo(demo::DemoArgs),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(config) => serve::run(config).await,
+            Command::User(command) => user::run(command).await,
+            Command::Demo(args) => demo::run(args).await,
+        }
+    }
+}
+
+/// Logs to stderr, `info` by default, quieter for chatty dependencies; `RUST_LOG` overrides.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+pub use user::{add_user, new_token};

@@ -1,0 +1,338 @@
+//! Tracking events and the counters they feed.
+//!
+//! `record_batch` is the one place where events are written: it stores a batch of hits in
+//! one transaction (group commit) and folds each into its send's counters through the
+//! counting rules of `mailtally_classify::tally`, as the difference the new hits make.
+
+use std::collections::{BTreeMap, HashMap};
+
+use mailtally_classify::{self as classify, Class, Kind, Source, Tally, Verdict};
+
+use super::{Result, Store, begin, with_reader, with_writer};
+
+/// How far back the counting rules look when a new hit arrives. Scanner bursts, repeats
+/// and honeypot hits play out within minutes; an hour leaves a wide margin.
+const CONTEXT_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// At most this many earlier events of one send are reconsidered per batch.
+const CONTEXT_LIMIT: i64 = 500;
+
+/// A hit to store, classified on its own already.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub send_id: i64,
+    pub request: classify::Request,
+    pub base: Verdict,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub send_id: i64,
+    pub kind: String,
+    pub position: Option<i64>,
+    pub source: String,
+    pub method: String,
+    pub user_agent: String,
+    pub ip: Option<String>,
+    pub prefetch: i64,
+    pub at: i64,
+    pub base_class: String,
+    pub base_agent: Option<String>,
+    pub base_reason: String,
+    pub class: String,
+    pub agent: Option<String>,
+    pub reason: String,
+    pub counted: i64,
+}
+
+/// The counters a send keeps for good.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredCounters {
+    pub created_at: i64,
+    pub opens: i64,
+    pub clicks: i64,
+    pub mpp_opens: i64,
+    pub filtered: i64,
+    pub first_opened_at: Option<i64>,
+    pub first_clicked_at: Option<i64>,
+}
+
+const EVENT_COLUMNS: &str = "id, send_id, kind, position, source, method, user_agent, ip,
+    prefetch, at, base_class, base_agent, base_reason, class, agent, reason, counted";
+
+const INSERT_EVENT: &str = "INSERT INTO events (send_id, kind, position, source, method,
+        user_agent, ip, prefetch, at, base_class, base_agent, base_reason, class, agent, reason,
+        counted)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+impl Store {
+    /// Stores a batch of hits in one transaction and updates their sends' counters.
+    /// Hits of sends that do not exist are dropped.
+    pub async fn record_batch(&self, batch: &[NewEvent]) -> Result<()> {
+        let mut by_send: BTreeMap<i64, Vec<&NewEvent>> = BTreeMap::new();
+        for event in batch {
+            by_send.entry(event.send_id).or_default().push(event);
+        }
+        let lock_sql = if self.is_postgres() {
+            "SELECT created_at, opens, clicks, mpp_opens, filtered, first_opened_at,
+                first_clicked_at FROM sends WHERE id = $1 FOR UPDATE"
+        } else {
+            "SELECT created_at, opens, clicks, mpp_opens, filtered, first_opened_at,
+                first_clicked_at FROM sends WHERE id = $1"
+        };
+        let context_sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM (SELECT {EVENT_COLUMNS} FROM events
+                WHERE send_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3) recent
+            ORDER BY at, id"
+        );
+
+        with_writer!(self, |pool| {
+            let mut tx = begin!(pool).await?;
+            for (send_id, hits) in &by_send {
+                let stored: Option<StoredCounters> = sqlx::query_as(lock_sql)
+                    .bind(send_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(stored) = stored else {
+                    tracing::debug!(send.id = send_id, hits = hits.len(), "hits for no send");
+                    continue;
+                };
+                let earliest = hits.iter().map(|h| h.request.at).min().unwrap_or_default();
+                let context: Vec<EventRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(context_sql.clone()))
+                        .bind(send_id)
+                        .bind(earliest - CONTEXT_WINDOW_MS)
+                        .bind(CONTEXT_LIMIT)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let folded = fold(&stored, &context, hits);
+
+                for (row, event) in context.iter().zip(&folded.events) {
+                    if row.class != event.verdict.class.as_str()
+                        || row.reason != event.verdict.reason
+                        || (row.counted != 0) != event.counted
+                    {
+                        sqlx::query(
+                            "UPDATE events SET class = $1, agent = $2, reason = $3, counted = $4
+                            WHERE id = $5",
+                        )
+                        .bind(event.verdict.class.as_str())
+                        .bind(event.verdict.agent.as_deref())
+                        .bind(&event.verdict.reason)
+                        .bind(i64::from(event.counted))
+                        .bind(row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                for event in &folded.events[context.len()..] {
+                    let r = &event.request;
+                    let (kind, position) = kind_columns(r.kind);
+                    sqlx::query(INSERT_EVENT)
+                        .bind(send_id)
+                        .bind(kind)
+                        .bind(position)
+                        .bind(source_column(r.source))
+                        .bind(r.method.as_str())
+                        .bind(r.user_agent.as_str())
+                        .bind(r.ip.map(|ip| ip.to_string()))
+                        .bind(i64::from(r.prefetch))
+                        .bind(r.at)
+                        .bind(event.base.class.as_str())
+                        .bind(event.base.agent.as_deref())
+                        .bind(event.base.reason.as_str())
+                        .bind(event.verdict.class.as_str())
+                        .bind(event.verdict.agent.as_deref())
+                        .bind(event.verdict.reason.as_str())
+                        .bind(i64::from(event.counted))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let c = folded.counters;
+                sqlx::query(
+                    "UPDATE sends SET opens = $1, clicks = $2, mpp_opens = $3, filtered = $4,
+                        first_opened_at = $5, first_clicked_at = $6 WHERE id = $7",
+                )
+                .bind(c.opens)
+                .bind(c.clicks)
+                .bind(c.mpp_opens)
+                .bind(c.filtered)
+                .bind(c.first_opened_at)
+                .bind(c.first_clicked_at)
+                .bind(send_id)
+                .execute(&mut *tx)
+                .await?;
+                for (position, delta) in folded.link_clicks {
+                    sqlx::query(
+                        "UPDATE send_links SET clicks = clicks + $1
+                        WHERE send_id = $2 AND position = $3",
+                    )
+                    .bind(delta)
+                    .bind(send_id)
+                    .bind(i64::from(position))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The events of a send, oldest first.
+    pub async fn events(&self, send_id: i64) -> Result<Vec<EventRow>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE send_id = $1 ORDER BY at, id");
+        with_reader!(self, |pool| {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(send_id)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// How many events are stored in all; for tests and benchmarks.
+    pub async fn event_count(&self) -> Result<i64> {
+        with_writer!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events")
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+}
+
+/// The outcome of folding new hits into a send.
+struct Folded {
+    /// The context events, then the new ones, with their final verdicts.
+    events: Vec<classify::Event>,
+    counters: StoredCounters,
+    /// Change of counted clicks per link position.
+    link_clicks: HashMap<u32, i64>,
+}
+
+/// Applies the counting rules to a send's recent events with and without the new hits,
+/// and adds the difference to the stored counters.
+fn fold(stored: &StoredCounters, context: &[EventRow], hits: &[&NewEvent]) -> Folded {
+    let mut events: Vec<classify::Event> = context.iter().map(event_from_row).collect();
+    let before = classify::tally(stored.created_at, &mut events);
+    let links_before = counted_clicks(&events);
+
+    let mut added: Vec<classify::Event> = hits
+        .iter()
+        .map(|hit| classify::Event {
+            request: hit.request.clone(),
+            base: hit.base.clone(),
+            verdict: hit.base.clone(),
+            counted: false,
+        })
+        .collect();
+    added.sort_by_key(|e| e.request.at);
+    // New hits go after the context; the context is already in time order and a hit that
+    // arrives late is still the latest thing the rules have seen.
+    events.extend(added);
+    let after = classify::tally(stored.created_at, &mut events);
+    let mut link_clicks = counted_clicks(&events);
+    for (position, count) in links_before {
+        *link_clicks.entry(position).or_default() -= count;
+    }
+    link_clicks.retain(|_, delta| *delta != 0);
+
+    Folded {
+        counters: apply(stored, &before, &after),
+        events,
+        link_clicks,
+    }
+}
+
+fn apply(stored: &StoredCounters, before: &Tally, after: &Tally) -> StoredCounters {
+    StoredCounters {
+        created_at: stored.created_at,
+        opens: stored.opens + after.opens - before.opens,
+        clicks: stored.clicks + after.clicks - before.clicks,
+        mpp_opens: stored.mpp_opens + after.mpp_opens - before.mpp_opens,
+        filtered: stored.filtered + after.filtered - before.filtered,
+        first_opened_at: first_time(
+            stored.first_opened_at,
+            before.first_opened_at,
+            after.first_opened_at,
+        ),
+        first_clicked_at: first_time(
+            stored.first_clicked_at,
+            before.first_clicked_at,
+            after.first_clicked_at,
+        ),
+    }
+}
+
+/// The new "first at" time: the stored one unless the rules moved the one they can see.
+fn first_time(stored: Option<i64>, before: Option<i64>, after: Option<i64>) -> Option<i64> {
+    if before == after {
+        return stored;
+    }
+    match (stored, after) {
+        // The stored time came from the window the rules just revised.
+        (Some(s), _) if Some(s) == before => after,
+        (Some(s), Some(a)) => Some(s.min(a)),
+        (s, None) => s,
+        (None, a) => a,
+    }
+}
+
+fn counted_clicks(events: &[classify::Event]) -> HashMap<u32, i64> {
+    let mut clicks = HashMap::new();
+    for e in events.iter().filter(|e| e.counted) {
+        if let Kind::Click { position } = e.request.kind {
+            *clicks.entry(position).or_default() += 1;
+        }
+    }
+    clicks
+}
+
+fn kind_columns(kind: Kind) -> (&'static str, Option<i64>) {
+    match kind {
+        Kind::Open => ("open", None),
+        Kind::Click { position } => ("click", Some(i64::from(position))),
+        Kind::Honeypot => ("honeypot", None),
+    }
+}
+
+fn source_column(source: Source) -> &'static str {
+    match source {
+        Source::Direct => "direct",
+        Source::Mailgun { flagged_bot: false } => "mailgun",
+        Source::Mailgun { flagged_bot: true } => "mailgun_bot",
+    }
+}
+
+fn event_from_row(row: &EventRow) -> classify::Event {
+    let kind = match (row.kind.as_str(), row.position) {
+        ("click", Some(p)) => Kind::Click { position: p as u32 },
+        ("honeypot", _) => Kind::Honeypot,
+        _ => Kind::Open,
+    };
+    let source = match row.source.as_str() {
+        "mailgun" => Source::Mailgun { flagged_bot: false },
+        "mailgun_bot" => Source::Mailgun { flagged_bot: true },
+        _ => Source::Direct,
+    };
+    let verdict = |class: &str, agent: &Option<String>, reason: &str| Verdict {
+        class: Class::parse(class).unwrap_or(Class::OtherBot),
+        agent: agent.clone(),
+        reason: reason.to_string(),
+    };
+    classify::Event {
+        request: classify::Request {
+            kind,
+            source,
+            method: row.method.clone(),
+            user_agent: row.user_agent.clone(),
+            ip: row.ip.as_deref().and_then(|ip| ip.parse().ok()),
+            prefetch: row.prefetch != 0,
+            at: row.at,
+        },
+        base: verdict(&row.base_class, &row.base_agent, &row.base_reason),
+        verdict: verdict(&row.class, &row.agent, &row.reason),
+        counted: row.counted != 0,
+    }
+}

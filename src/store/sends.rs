@@ -1,0 +1,214 @@
+//! Sends: one row per outbound email, its link positions, and its delivery status.
+
+use super::{Result, Store, begin, now_ms, with_reader, with_writer};
+
+/// What the sending pipeline logs before it instruments.
+#[derive(Debug, Clone)]
+pub struct NewSend<'a> {
+    pub org_id: i64,
+    pub sender_id: i64,
+    pub to_email: &'a str,
+    pub to_name: &'a str,
+    pub subject: &'a str,
+    pub campaign: Option<&'a str>,
+    pub template: Option<&'a str>,
+    pub tracked: bool,
+}
+
+/// A send as stored.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct SendRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub sender_id: i64,
+    pub contact_id: i64,
+    pub campaign_id: Option<i64>,
+    pub template_id: Option<i64>,
+    pub to_email: String,
+    pub subject: String,
+    pub tracked: i64,
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub opens: i64,
+    pub clicks: i64,
+    pub mpp_opens: i64,
+    pub filtered: i64,
+    pub first_opened_at: Option<i64>,
+    pub first_clicked_at: Option<i64>,
+}
+
+/// A tracked link position of a send.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct LinkRow {
+    pub position: i64,
+    pub url: String,
+    pub clicks: i64,
+}
+
+pub(super) const SEND_COLUMNS: &str = "s.id, s.org_id, s.sender_id, s.contact_id, s.campaign_id,
+    s.template_id, s.to_email, s.subject, s.tracked, s.status, s.error, s.created_at, s.opens,
+    s.clicks, s.mpp_opens, s.filtered, s.first_opened_at, s.first_clicked_at";
+
+impl Store {
+    /// Logs a new send, creating its contact, campaign and template on first use.
+    /// Fails with `Conflict` when the contact may not be emailed.
+    pub async fn insert_send(&self, send: &NewSend<'_>) -> Result<SendRow> {
+        const CONTACT: &str = "INSERT INTO contacts (org_id, email, name, created_at)
+            VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, email) DO NOTHING";
+        const CONTACT_ID: &str = "SELECT id, status FROM contacts WHERE org_id = $1 AND email = $2";
+        const CAMPAIGN: &str = "INSERT INTO campaigns (org_id, name, created_at)
+            VALUES ($1, $2, $3) ON CONFLICT (org_id, name) DO NOTHING";
+        const CAMPAIGN_ID: &str = "SELECT id FROM campaigns WHERE org_id = $1 AND name = $2";
+        const TEMPLATE: &str = "INSERT INTO templates (org_id, name, created_at)
+            VALUES ($1, $2, $3) ON CONFLICT (org_id, name) DO NOTHING";
+        const TEMPLATE_ID: &str = "SELECT id FROM templates WHERE org_id = $1 AND name = $2";
+        const INSERT: &str = "INSERT INTO sends (org_id, sender_id, contact_id, campaign_id,
+                template_id, to_email, subject, tracked, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+
+        let now = now_ms();
+        let email = send.to_email.trim().to_ascii_lowercase();
+        let id: i64 = with_writer!(self, |pool| {
+            let mut tx = begin!(pool).await?;
+            sqlx::query(CONTACT)
+                .bind(send.org_id)
+                .bind(&email)
+                .bind(send.to_name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let (contact_id, status): (i64, String) = sqlx::query_as(CONTACT_ID)
+                .bind(send.org_id)
+                .bind(&email)
+                .fetch_one(&mut *tx)
+                .await?;
+            if status != "active" {
+                return Err(super::Error::Conflict(format!("contact is {status}")));
+            }
+            let mut campaign_id = None;
+            if let Some(name) = send.campaign {
+                sqlx::query(CAMPAIGN)
+                    .bind(send.org_id)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                campaign_id = Some(
+                    sqlx::query_scalar::<_, i64>(CAMPAIGN_ID)
+                        .bind(send.org_id)
+                        .bind(name)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                );
+            }
+            let mut template_id = None;
+            if let Some(name) = send.template {
+                sqlx::query(TEMPLATE)
+                    .bind(send.org_id)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                template_id = Some(
+                    sqlx::query_scalar::<_, i64>(TEMPLATE_ID)
+                        .bind(send.org_id)
+                        .bind(name)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                );
+            }
+            let id = sqlx::query_scalar(INSERT)
+                .bind(send.org_id)
+                .bind(send.sender_id)
+                .bind(contact_id)
+                .bind(campaign_id)
+                .bind(template_id)
+                .bind(&email)
+                .bind(send.subject)
+                .bind(i64::from(send.tracked))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            id
+        });
+        self.send(id).await
+    }
+
+    /// One send by id, whatever its organisation: callers check scope.
+    pub async fn send(&self, id: i64) -> Result<SendRow> {
+        let sql = format!("SELECT {SEND_COLUMNS} FROM sends s WHERE s.id = $1");
+        // Read through the writer on SQLite so a send is visible right after its insert.
+        with_writer!(self, |pool| {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// Stores the link positions of a send.
+    pub async fn insert_links(&self, send_id: i64, links: &[(u32, &str)]) -> Result<()> {
+        const INSERT: &str = "INSERT INTO send_links (send_id, position, url) VALUES ($1, $2, $3)";
+        with_writer!(self, |pool| {
+            let mut tx = begin!(pool).await?;
+            for (position, url) in links {
+                sqlx::query(INSERT)
+                    .bind(send_id)
+                    .bind(i64::from(*position))
+                    .bind(*url)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The links of a send with their counted clicks.
+    pub async fn links(&self, send_id: i64) -> Result<Vec<LinkRow>> {
+        const SQL: &str = "SELECT position, url, clicks FROM send_links
+            WHERE send_id = $1 ORDER BY position";
+        with_reader!(self, |pool| {
+            Ok(sqlx::query_as(SQL).bind(send_id).fetch_all(pool).await?)
+        })
+    }
+
+    /// Where a link position redirects.
+    pub async fn link_url(&self, send_id: i64, position: u32) -> Result<String> {
+        const SQL: &str = "SELECT url FROM send_links WHERE send_id = $1 AND position = $2";
+        with_reader!(self, |pool| {
+            Ok(sqlx::query_scalar(SQL)
+                .bind(send_id)
+                .bind(i64::from(position))
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// Records what the transport did with a send.
+    pub async fn set_send_status(&self, id: i64, status: &str, error: Option<&str>) -> Result<()> {
+        const SQL: &str = "UPDATE sends SET status = $1, error = $2 WHERE id = $3";
+        with_writer!(self, |pool| {
+            sqlx::query(SQL)
+                .bind(status)
+                .bind(error)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Marks a send's contact unsubscribed.
+    pub async fn unsubscribe_send(&self, send_id: i64) -> Result<()> {
+        const SQL: &str = "UPDATE contacts SET status = 'unsubscribed',
+                status_reason = 'unsubscribe_link'
+            WHERE id = (SELECT contact_id FROM sends WHERE id = $1) AND status = 'active'";
+        with_writer!(self, |pool| {
+            sqlx::query(SQL).bind(send_id).execute(pool).await?;
+            Ok(())
+        })
+    }
+}

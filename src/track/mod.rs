@@ -1,0 +1,7 @@
+//! The tracking side: unforgeable tokens, and the recorder that commits hits in groups.
+
+pub mod recorder;
+pub mod token;
+
+pub use recorder::Recorder;
+pub use token::{TokenKey, Tracked};

@@ -1,0 +1,85 @@
+//! Group commit for tracking hits.
+//!
+//! Handlers hand each hit to one writer task and wait for its commit before they answer,
+//! so an answered request is always in the database, also when the process is killed right
+//! after. The writer takes every hit that queued while the previous transaction ran and
+//! commits them together: one transaction per batch, not per request.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{NewEvent, Store};
+
+/// Hits waiting for the writer; a full queue makes handlers wait (back-pressure).
+const QUEUE_DEPTH: usize = 8192;
+/// The most hits committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Tries of one batch before its hits are reported lost to their handlers.
+const ATTEMPTS: u32 = 4;
+
+/// The hit could not be stored.
+#[derive(Debug, thiserror::Error)]
+#[error("the tracking event could not be stored")]
+pub struct NotRecorded;
+
+struct Job {
+    event: NewEvent,
+    done: oneshot::Sender<Result<(), NotRecorded>>,
+}
+
+/// Hands hits to the writer task. Cheap to clone.
+#[derive(Clone)]
+pub struct Recorder {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Recorder {
+    /// Starts the writer task on the current runtime.
+    pub fn start(store: Store) -> Recorder {
+        let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(write_batches(store, jobs));
+        Recorder { queue }
+    }
+
+    /// Stores one hit; returns once it is committed.
+    pub async fn record(&self, event: NewEvent) -> Result<(), NotRecorded> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .send(Job { event, done })
+            .await
+            .map_err(|_| NotRecorded)?;
+        committed.await.map_err(|_| NotRecorded)?
+    }
+}
+
+async fn write_batches(store: Store, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let events: Vec<NewEvent> = batch.iter().map(|job| job.event.clone()).collect();
+        let outcome = commit(&store, &events).await;
+        for job in batch.drain(..) {
+            // A handler that gave up waiting has nobody to tell.
+            let _ = job
+                .done
+                .send(outcome.as_ref().map(|_| ()).map_err(|_| NotRecorded));
+        }
+    }
+    tracing::debug!("recorder stopped: every handle is gone");
+}
+
+async fn commit(store: &Store, events: &[NewEvent]) -> Result<(), ()> {
+    for attempt in 1..=ATTEMPTS {
+        match store.record_batch(events).await {
+            Ok(()) => {
+                tracing::trace!(events = events.len(), "committed tracking batch");
+                return Ok(());
+            }
+            Err(error) => {
+                tracing::error!(%error, attempt, events = events.len(), "tracking batch failed");
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+            }
+        }
+    }
+    Err(())
+}

@@ -1,0 +1,53 @@
+//! Mail transports: where an instrumented email goes once it is built.
+//!
+//! The seam is `Transport::deliver`. This module holds the outbox, which writes each
+//! message as an `.eml` file; provider transports plug in beside it.
+
+mod message;
+mod outbox;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use message::build_message;
+pub use outbox::Outbox;
+
+/// An email ready to leave: instrumented, with its footer and headers.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub send_id: i64,
+    pub from: String,
+    pub to_email: String,
+    pub to_name: String,
+    pub subject: String,
+    /// The HTML part in `html_charset`.
+    pub html: Vec<u8>,
+    pub html_charset: String,
+    pub text: Option<String>,
+    /// Extra headers, such as `List-Unsubscribe`.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// What a transport reports for a delivered message.
+#[derive(Debug, Clone, Default)]
+pub struct Delivered {
+    /// The provider's id for the message, where it gives one.
+    pub provider_id: Option<String>,
+}
+
+/// Why a message did not leave.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("the message could not be built: {0}")]
+    Build(String),
+    #[error("the transport failed: {0}")]
+    Failed(String),
+}
+
+pub type DeliverFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Delivered, TransportError>> + Send + 'a>>;
+
+/// Hands messages to whatever carries them.
+pub trait Transport: Send + Sync {
+    fn deliver<'a>(&'a self, message: &'a Outgoing) -> DeliverFuture<'a>;
+}
