@@ -7,6 +7,7 @@
 //! SQLite gets two pools: many readers and exactly one writer connection, so writes queue
 //! in the process instead of failing with "database is locked".
 
+mod contacts;
 mod events;
 mod sends;
 mod stats;
@@ -21,6 +22,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use contacts::BlockReason;
 pub use events::{EventRow, NewEvent, StoredCounters};
 pub use sends::{LinkRow, NewSend, SendRow};
 pub use stats::{GroupBy, RecipientRow, Scope, StatsRow, Window};

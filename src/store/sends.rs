@@ -201,14 +201,10 @@ impl Store {
         })
     }
 
-    /// Marks a send's contact unsubscribed.
+    /// Unsubscribes the contact a send went to, and stops its campaigns.
     pub async fn unsubscribe_send(&self, send_id: i64) -> Result<()> {
-        const SQL: &str = "UPDATE contacts SET status = 'unsubscribed',
-                status_reason = 'unsubscribe_link'
-            WHERE id = (SELECT contact_id FROM sends WHERE id = $1) AND status = 'active'";
-        with_writer!(self, |pool| {
-            sqlx::query(SQL).bind(send_id).execute(pool).await?;
-            Ok(())
-        })
+        let contact_id = self.send(send_id).await?.contact_id;
+        self.unsubscribe_contact(contact_id, "unsubscribe_link").await?;
+        self.unenroll_contact(contact_id).await
     }
 }
