@@ -26,7 +26,11 @@ impl Store {
         const SQL: &str =
             "UPDATE contacts SET status = 'blocked', status_reason = $1 WHERE id = $2";
         with_writer!(self, |pool| {
-            sqlx::query(SQL).bind(reason.as_str()).bind(contact_id).execute(pool).await?;
+            sqlx::query(SQL)
+                .bind(reason.as_str())
+                .bind(contact_id)
+                .execute(pool)
+                .await?;
             Ok(())
         })
     }
@@ -36,7 +40,11 @@ impl Store {
         const SQL: &str = "UPDATE contacts SET status = 'unsubscribed', status_reason = $1
             WHERE id = $2 AND status = 'active'";
         with_writer!(self, |pool| {
-            sqlx::query(SQL).bind(how).bind(contact_id).execute(pool).await?;
+            sqlx::query(SQL)
+                .bind(how)
+                .bind(contact_id)
+                .execute(pool)
+                .await?;
             Ok(())
         })
     }

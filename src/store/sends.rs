@@ -204,7 +204,8 @@ impl Store {
     /// Unsubscribes the contact a send went to, and stops its campaigns.
     pub async fn unsubscribe_send(&self, send_id: i64) -> Result<()> {
         let contact_id = self.send(send_id).await?.contact_id;
-        self.unsubscribe_contact(contact_id, "unsubscribe_link").await?;
+        self.unsubscribe_contact(contact_id, "unsubscribe_link")
+            .await?;
         self.unenroll_contact(contact_id).await
     }
 }

@@ -14,13 +14,13 @@ use ipnet::IpNet;
 
 /// One built-in address range and where it comes from.
 #[derive(Debug, Clone, Copy)]
-pub struct Range {
+pub struct RelayRange {
     pub cidr: &'static str,
     pub source: &'static str,
 }
 
 /// The built-in Apple ranges.
-pub static APPLE_RELAY_RANGES: &[Range] = &[Range {
+pub static APPLE_RELAY_RANGES: &[RelayRange] = &[RelayRange {
     cidr: "17.0.0.0/8",
     source: "Apple's own block (AS714). scanner-notes.md §1: often named as the origin of MPP \
              fetches but with no primary source, so it only backs up an Apple Mail user agent",

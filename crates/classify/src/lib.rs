@@ -14,7 +14,6 @@
 //! appends new ones, runs `tally` on the events before and after the append, and adds the
 //! difference of the two `Tally` values to the send's stored counters. So `tally` must be
 //! deterministic and depend only on the events it is given.
-
 //!
 //! Modules, in the order a request meets them: `rules` (the user-agent table) and `address`
 //! (Apple's relay ranges) feed `classify`; `signals` (honeypot, burst, too-soon) and `tally`
@@ -29,7 +28,7 @@ mod tally;
 
 use std::net::IpAddr;
 
-pub use address::{APPLE_RELAY_RANGES, AppleRelayRanges, Range};
+pub use address::{APPLE_RELAY_RANGES, AppleRelayRanges, RelayRange};
 pub use classify::{classify, classify_with};
 pub use signals::{BURST_OPEN_WINDOW_MS, BURST_WINDOW_MS, EARLY_CLICK_WINDOW_MS, TOO_FAST_MS};
 pub use tally::{DEDUPE_WINDOW_MS, tally};

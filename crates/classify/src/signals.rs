@@ -12,6 +12,7 @@
 //! Each signal only touches hits still classed as people or image proxies, never the other
 //! way round: behaviour can show that a visitor is a bot, not that a bot is a person.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::{Class, Event, Kind, Verdict};
@@ -129,14 +130,21 @@ fn burst(events: &[Event], order: &[usize], verdicts: &mut [Verdict]) {
 
     // Every click in a burst, with the number of different links in it.
     let mut in_burst: Vec<(usize, usize)> = Vec::new();
+    let mut links: Vec<Link> = Vec::new();
+    let mut window_start = 0;
     for &i in &clicks {
         let at = events[i].request.at;
-        let mut links: Vec<Link> = Vec::new();
-        for &j in &clicks {
-            let near = (events[j].request.at - at).abs() <= BURST_WINDOW_MS;
-            let same_origin = origin(&events[j]) == origin(&events[i]);
+        // `clicks` is in time order, so the clicks near this one are a slice of it.
+        while events[clicks[window_start]].request.at < at - BURST_WINDOW_MS {
+            window_start += 1;
+        }
+        links.clear();
+        let near = clicks[window_start..]
+            .iter()
+            .take_while(|&&j| events[j].request.at <= at + BURST_WINDOW_MS);
+        for &j in near {
             let link = link(events[j].request.kind).expect("clicks only");
-            if near && same_origin && !links.contains(&link) {
+            if origin(&events[j]) == origin(&events[i]) && !links.contains(&link) {
                 links.push(link);
             }
         }
@@ -180,31 +188,32 @@ fn burst(events: &[Event], order: &[usize], verdicts: &mut [Verdict]) {
 }
 
 fn too_soon(sent_at: i64, events: &[Event], order: &[usize], verdicts: &mut [Verdict]) {
+    // Where each address first loaded the pixel as a reader (this signal changes clicks only).
+    let mut first_open: HashMap<Origin<'_>, usize> = HashMap::new();
+    for (rank, &i) in order.iter().enumerate() {
+        if events[i].request.kind == Kind::Open && is_reader(&verdicts[i]) {
+            first_open.entry(origin(&events[i])).or_insert(rank);
+        }
+    }
+
     // Latest first: whether a click is a scan depends on the final verdicts of later clicks.
+    let mut later_readers = LaterReaders::default();
     for (rank, &i) in order.iter().enumerate().rev() {
         let request = &events[i].request;
         let is_click = matches!(request.kind, Kind::Click { .. });
-        let since_send = request.at - sent_at;
-        if !is_click || !is_reader(&verdicts[i]) || since_send > EARLY_CLICK_WINDOW_MS {
+        if !is_click || !is_reader(&verdicts[i]) {
             continue;
         }
-
         let here = origin(&events[i]);
-        let opened_here_before = order[..rank].iter().any(|&j| {
-            events[j].request.kind == Kind::Open
-                && origin(&events[j]) == here
-                && is_reader(&verdicts[j])
-        });
-        if opened_here_before {
-            continue;
-        }
+        let since_send = request.at - sent_at;
+        let opened_here_before = first_open.get(&here).is_some_and(|&open| open < rank);
         let too_fast = since_send <= TOO_FAST_MS;
-        let reader_elsewhere = order[rank + 1..].iter().any(|&j| {
-            matches!(events[j].request.kind, Kind::Click { .. })
-                && origin(&events[j]) != here
-                && is_reader(&verdicts[j])
-        });
-        if !too_fast && !reader_elsewhere {
+        let reader_elsewhere = later_readers.any_but(here);
+        let is_scan = since_send <= EARLY_CLICK_WINDOW_MS
+            && !opened_here_before
+            && (too_fast || reader_elsewhere);
+        if !is_scan {
+            later_readers.add(here);
             continue;
         }
 
@@ -225,5 +234,26 @@ fn too_soon(sent_at: i64, events: &[Event], order: &[usize], verdicts: &mut [Ver
             agent: None,
             reason,
         };
+    }
+}
+
+/// The addresses of the reader clicks seen so far, walking back in time: enough to tell
+/// whether one came from an address other than a given one.
+#[derive(Default)]
+struct LaterReaders<'a> {
+    first: Option<Origin<'a>>,
+    several: bool,
+}
+
+impl<'a> LaterReaders<'a> {
+    fn add(&mut self, origin: Origin<'a>) {
+        match self.first {
+            None => self.first = Some(origin),
+            Some(first) => self.several |= first != origin,
+        }
+    }
+
+    fn any_but(&self, origin: Origin<'a>) -> bool {
+        self.several || self.first.is_some_and(|first| first != origin)
     }
 }

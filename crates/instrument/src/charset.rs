@@ -38,7 +38,7 @@ pub fn detect(html: &[u8]) -> Charset {
         return Charset::utf8();
     }
     let Some(declared) = declared_label(html) else {
-        return Charset::utf8();
+        return undeclared(html);
     };
 
     let label = String::from_utf8_lossy(&declared)
@@ -55,6 +55,20 @@ pub fn detect(html: &[u8]) -> Charset {
             warning: Some(format!("unknown charset `{label}` declared; read as utf-8")),
             ..Charset::utf8()
         },
+    }
+}
+
+/// No declaration: UTF-8, unless the bytes cannot be UTF-8. Then they are almost always an
+/// old Western mail (Outlook 2000 and the like), and Windows-1252, the superset of
+/// ISO-8859-1 browsers use for undeclared legacy pages, reads them as the author saw them.
+fn undeclared(html: &[u8]) -> Charset {
+    if std::str::from_utf8(html).is_ok() {
+        return Charset::utf8();
+    }
+    Charset {
+        encoding: WINDOWS_1252,
+        label: "windows-1252".into(),
+        warning: Some("no charset declared and the html is not utf-8; read as windows-1252".into()),
     }
 }
 

@@ -4,12 +4,17 @@
 //! through its source location and records an edit for the href value alone. Handlers run
 //! in document order, comments included, so positions come out in document order.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 use encoding_rs::Encoding;
 use lol_html::errors::RewritingError;
-use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, doc_comments, element, end_tag};
+use lol_html::html_content::Element;
+use lol_html::{
+    AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, Selector, doc_comments, end_tag,
+};
 
 use crate::conditional::{self, LinkKind};
 use crate::edits::Edit;
@@ -90,11 +95,19 @@ impl Pass<'_> {
             return;
         };
         let body_start = range.start + body_offset;
-        for (tag_range, kind) in conditional::link_tags(body, self.encoding) {
+        for (tag_range, kind) in conditional::link_tags(body) {
             let tag_start = body_start + tag_range.start;
             self.link(tag_start, &body[tag_range], kind);
         }
     }
+}
+
+static LINKS_AND_BODY: LazyLock<Selector> = LazyLock::new(|| selector("a[href], area[href], body"));
+static BODY: LazyLock<Selector> = LazyLock::new(|| selector("body"));
+
+fn selector(text: &str) -> Selector {
+    text.parse()
+        .unwrap_or_else(|error| panic!("selector `{text}` should parse: {error}"))
 }
 
 /// Runs the pass over `html`, read in `encoding`.
@@ -114,34 +127,45 @@ pub fn scan(
     // End-tag handlers must be 'static, hence the shared cell.
     let body_close: Rc<Cell<Option<usize>>> = Rc::default();
 
+    // One selector list, one handler: each extra handler costs a dispatch per match.
+    let selector = if settings.tracking.is_some() {
+        "a[href], area[href], body"
+    } else {
+        "body"
+    };
     let encoding_setting =
         AsciiCompatibleEncoding::new(encoding).unwrap_or_else(AsciiCompatibleEncoding::utf_8);
     let mut lol_settings = lol_html::Settings::new()
         .with_strict(false)
         .with_encoding(encoding_setting)
-        .append_element_content_handler(element!("body", |el| {
-            if body_open_end.get().is_some() {
-                return Ok(());
-            }
-            body_open_end.set(Some(el.source_location().bytes().end));
-            let body_close = Rc::clone(&body_close);
-            // A void or self-closed body has no end tag to watch; that is fine.
-            let _ = el.on_end_tag(end_tag!(move |end| {
-                body_close.set(Some(end.source_location().bytes().start));
+        .append_element_content_handler((
+            Cow::Borrowed(selector),
+            ElementContentHandlers::default().element(|el: &mut Element<'_, '_>| {
+                let range = el.source_location().bytes();
+                let is_body = tag::name(&html[range.clone()]).eq_ignore_ascii_case(b"body");
+                if !is_body {
+                    pass.borrow_mut().element(range);
+                    return Ok(());
+                }
+                if body_open_end.get().is_some() {
+                    return Ok(());
+                }
+                body_open_end.set(Some(range.end));
+                let body_close = Rc::clone(&body_close);
+                // A void or self-closed body has no end tag to watch; that is fine.
+                let _ = el.on_end_tag(end_tag!(move |end| {
+                    body_close.set(Some(end.source_location().bytes().start));
+                    Ok(())
+                }));
                 Ok(())
-            }));
+            }),
+        ));
+    // Comments cost lol_html its fast path, so they are only read when one may hold a link.
+    if settings.tracking.is_some() && conditional::may_hold_links(html) {
+        lol_settings = lol_settings.append_document_content_handler(doc_comments!(|comment| {
+            pass.borrow_mut().comment(comment.source_location().bytes());
             Ok(())
         }));
-    if settings.tracking.is_some() {
-        lol_settings = lol_settings
-            .append_element_content_handler(element!("a[href], area[href]", |el| {
-                pass.borrow_mut().element(el.source_location().bytes());
-                Ok(())
-            }))
-            .append_document_content_handler(doc_comments!(|comment| {
-                pass.borrow_mut().comment(comment.source_location().bytes());
-                Ok(())
-            }));
     }
 
     let mut rewriter = HtmlRewriter::new(lol_settings, |_: &[u8]| {});

@@ -64,7 +64,9 @@ pub struct Tracking<'a> {
 pub struct Instrumented {
     /// The rewritten HTML, in the same charset as the input.
     pub html: Vec<u8>,
-    /// The charset the HTML declared (lower case), `utf-8` when it declared none.
+    /// The charset the HTML declared (lower case), `utf-8` when it declared none. Two
+    /// exceptions, each with a warning: undeclared bytes that are not valid UTF-8 report
+    /// `windows-1252`, and an unknown or non-ASCII-compatible declaration reports `utf-8`.
     pub charset: String,
     /// The rewritten text part, when there was one.
     pub text: Option<String>,

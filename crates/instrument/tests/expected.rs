@@ -230,8 +230,9 @@ fn latin1_corpus_emails_stay_latin1() {
         "fixture should hold latin-1 bytes"
     );
     let result = instrument_with(&no_body, None, None);
-    // No declaration: read as UTF-8, and the invalid bytes pass through untouched.
-    assert_eq!(result.charset, "utf-8");
+    // No declaration and not UTF-8: read as Windows-1252; the bytes pass through untouched.
+    assert_eq!(result.charset, "windows-1252");
+    assert_eq!(result.warnings.len(), 1, "{:?}", result.warnings);
     let mut expected = no_body.clone();
     expected.extend_from_slice(format!("<p>F</p>{PIXEL}").as_bytes());
     assert_eq!(result.html, expected);
