@@ -120,7 +120,7 @@ impl Mailer {
         self.store
             .set_send_status(send_id, status, error.as_deref())
             .await?;
-        tracing::info!(
+        tracing::debug!(
             send.id = send_id,
             tracked,
             links = links.len(),

@@ -127,11 +127,13 @@ pub fn scan(
     // End-tag handlers must be 'static, hence the shared cell.
     let body_close: Rc<Cell<Option<usize>>> = Rc::default();
 
-    // One selector list, one handler: each extra handler costs a dispatch per match.
+    // One selector list, one handler: each extra handler costs a dispatch per match. The
+    // selectors are parsed once per process; parsing them per email cost more than a small
+    // email's whole pass.
     let selector = if settings.tracking.is_some() {
-        "a[href], area[href], body"
+        &*LINKS_AND_BODY
     } else {
-        "body"
+        &*BODY
     };
     let encoding_setting =
         AsciiCompatibleEncoding::new(encoding).unwrap_or_else(AsciiCompatibleEncoding::utf_8);
