@@ -56,6 +56,44 @@ pub struct Config {
     /// A mailbox for `List-Unsubscribe` mailto requests, if there is one.
     #[arg(long, env = "MAILTALLY_UNSUBSCRIBE_MAILTO")]
     pub unsubscribe_mailto: Option<String>,
+
+    /// The campaign scheduler of `serve`.
+    #[command(flatten)]
+    pub scheduler: SchedulerConfig,
+
+    /// Mailgun: the platform's sending account and webhook signing key.
+    #[command(flatten)]
+    pub mailgun: crate::mailgun::MailgunConfig,
+}
+
+/// The background task that sends due campaign steps; see `crm::scheduler`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SchedulerConfig {
+    /// Run the campaign scheduler in this process (every node may run one).
+    #[arg(long = "scheduler", env = "MAILTALLY_SCHEDULER", default_value_t = true,
+        value_parser = parse_flag, action = clap::ArgAction::Set)]
+    pub enabled: bool,
+
+    /// How often the scheduler looks for due campaign steps, in milliseconds.
+    #[arg(long = "scheduler-interval-ms", env = "MAILTALLY_SCHEDULER_INTERVAL_MS",
+        default_value_t = 1000)]
+    pub interval_ms: u64,
+
+    /// How long a node keeps claimed steps before another node may take them over, in
+    /// milliseconds; longer than sending one batch of 100 emails takes.
+    #[arg(long = "scheduler-lease-ms", env = "MAILTALLY_SCHEDULER_LEASE_MS",
+        default_value_t = 300_000)]
+    pub lease_ms: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> SchedulerConfig {
+        SchedulerConfig {
+            enabled: true,
+            interval_ms: 1000,
+            lease_ms: 300_000,
+        }
+    }
 }
 
 fn parse_flag(value: &str) -> Result<bool, String> {

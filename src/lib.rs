@@ -3,10 +3,13 @@
 
 pub mod cli;
 pub mod config;
+pub mod crm;
 pub mod http;
+pub mod mailgun;
 pub mod sending;
 pub mod server;
 pub mod stats;
 pub mod store;
 pub mod track;
 pub mod transport;
+pub mod web;

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -9,7 +10,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::crm::{Scheduler, SchedulerSettings};
 use crate::http::{AppState, app};
+use crate::mailgun::Mailgun;
 use crate::sending::Mailer;
 use crate::store::Store;
 use crate::track::{Recorder, TokenKey};
@@ -24,6 +27,8 @@ pub struct Running {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The campaign scheduler, when the config runs one.
+    scheduler: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -31,6 +36,9 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.task.await.context("server task panicked")??;
+        if let Some(scheduler) = self.scheduler {
+            scheduler.await.context("campaign scheduler panicked")?;
+        }
         self.state.store.close().await;
         Ok(())
     }
@@ -38,6 +46,9 @@ impl Running {
     /// Waits until the server ends (it ends on stop).
     pub async fn wait(self) -> anyhow::Result<()> {
         self.task.await.context("server task panicked")??;
+        if let Some(scheduler) = self.scheduler {
+            scheduler.await.context("campaign scheduler panicked")?;
+        }
         Ok(())
     }
 
@@ -61,6 +72,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     };
 
     let tokens = TokenKey::derive(&secret);
+    let mailgun = Mailgun::from_config(&config.mailgun, store.clone(), &secret)?;
     let mailer = Mailer {
         store: store.clone(),
         tokens: tokens.clone(),
@@ -68,7 +80,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         tracking_enabled: config.tracking_enabled,
         from: config.from.clone(),
         unsubscribe_mailto: config.unsubscribe_mailto.clone(),
-        transport: Arc::new(Outbox::new(config.outbox_dir())),
+        transport: mailgun.transport(Outbox::new(config.outbox_dir())),
     };
     let state = AppState {
         recorder: Recorder::start(store.clone()),
@@ -76,6 +88,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         tokens,
         mailer,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        mailgun,
     };
 
     let (shutdown, mut stopped) = watch::channel(false);
@@ -88,11 +101,21 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .await
     });
     tracing::info!(%addr, tracking = config.tracking_enabled, "listening");
+
+    let scheduler = config.scheduler.enabled.then(|| {
+        let settings = SchedulerSettings {
+            lease: Duration::from_millis(config.scheduler.lease_ms),
+            ..SchedulerSettings::every(Duration::from_millis(config.scheduler.interval_ms))
+        };
+        let scheduler = Scheduler::new(state.mailer.clone(), settings);
+        tokio::spawn(scheduler.run(shutdown.subscribe()))
+    });
     Ok(Running {
         addr,
         base_url,
         state,
         shutdown,
         task,
+        scheduler,
     })
 }

@@ -1,5 +1,7 @@
 //! The command line: one subcommand per file.
 
+mod campaign;
+mod contact;
 mod demo;
 mod serve;
 mod user;
@@ -23,6 +25,12 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage CRM contacts.
+    #[command(subcommand)]
+    Contact(contact::ContactCommand),
+    /// Manage broadcast and drip campaigns.
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
     /// Run the main job on real emails: send, play recipients against the tracker, report.
     Demo(demo::DemoArgs),
 }
@@ -33,6 +41,8 @@ impl Cli {
             Command::Serve(config) => serve::run(config).await,
             Command::User(command) => user::run(command).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Contact(command) => contact::run(command).await,
+            Command::Campaign(command) => campaign::run(command).await,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `mailtally user add`: creates an organisation if needed, adds a user, prints its token.
+//! `mailtally user add`: creates an organisation if needed, adds a user, prints its token;
+//! with `--password` or `--login-link`, also sets up browser sign-in.
 
 use anyhow::Context;
 use base64::Engine;
@@ -23,6 +24,13 @@ pub enum UserCommand {
         /// For a sales rep: the email of the partner it works for.
         #[arg(long)]
         partner: Option<String>,
+        /// Set the password for browser sign-in from the MAILTALLY_PASSWORD environment
+        /// variable (not from an argument, which the process list and history would show).
+        #[arg(long)]
+        password: bool,
+        /// Print a one-time browser sign-in link, usable for 24 hours.
+        #[arg(long)]
+        login_link: bool,
         #[command(flatten)]
         config: Config,
     },
@@ -45,17 +53,78 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
             email,
             role,
             partner,
+            password,
+            login_link,
             config,
         } => {
+            // Read before touching the database, so a missing password changes nothing.
+            let password = if password {
+                Some(std::env::var("MAILTALLY_PASSWORD").context(
+                    "--password reads the password from MAILTALLY_PASSWORD, which is not set",
+                )?)
+            } else {
+                None
+            };
             let store = Store::open(config.database_url.as_deref(), &config.data_dir).await?;
-            let token = add_user(&store, &org, &email, role.0, partner.as_deref()).await;
+            let web = WebAccess {
+                password: password.as_deref(),
+                login_link_base: login_link.then(|| config.base_url()),
+            };
+            let added = add_user_with_web(&store, &org, &email, role.0, partner.as_deref(), web);
+            let added = added.await;
             store.close().await;
-            let (user_id, token) = token?;
+            let (user_id, token, link) = added?;
             println!("added {email} ({}) to {org} as user {user_id}", role.0);
+            if password.is_some() {
+                println!("password set for browser sign-in");
+            }
+            if let Some(link) = link {
+                println!("sign-in link (once, within 24 hours): {link}");
+            }
             println!("{token}");
             Ok(())
         }
     }
+}
+
+/// Browser access to set up with a new user.
+struct WebAccess<'a> {
+    password: Option<&'a str>,
+    /// The public base URL to make a one-time sign-in link under.
+    login_link_base: Option<String>,
+}
+
+/// `add_user`, then a password and a sign-in link if asked for.
+async fn add_user_with_web(
+    store: &Store,
+    org: &str,
+    email: &str,
+    role: Role,
+    partner: Option<&str>,
+    web: WebAccess<'_>,
+) -> anyhow::Result<(i64, String, Option<String>)> {
+    // Hash first: a password too short fails before the user is written.
+    let hash = web.password.map(crate::web::hash_password).transpose()?;
+    let (user_id, token) = add_user(store, org, email, role, partner).await?;
+    if let Some(hash) = hash {
+        store
+            .set_password_hash(user_id, Some(&hash))
+            .await
+            .context("saving the password")?;
+        store
+            .delete_user_sessions(user_id)
+            .await
+            .context("ending the user's sessions")?;
+    }
+    let link = match web.login_link_base {
+        Some(base) => Some(
+            crate::web::create_signin_link(store, user_id, &base)
+                .await
+                .context("making a sign-in link")?,
+        ),
+        None => None,
+    };
+    Ok((user_id, token, link))
 }
 
 /// Adds a user and returns its id and a fresh API token.

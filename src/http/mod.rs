@@ -2,13 +2,18 @@
 //! and the unsubscribe pages. One module per resource, each with its own `router()`.
 
 mod auth;
+mod campaigns;
 mod client_addr;
+mod contacts;
 mod error;
 mod json;
 mod sends;
+mod settings;
 mod stats;
+mod templates;
 mod track;
 mod unsubscribe;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,11 +25,13 @@ use ipnet::IpNet;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::mailgun::Mailgun;
 use crate::sending::Mailer;
 use crate::store::Store;
 use crate::track::{Recorder, TokenKey};
 
-pub use auth::token_hash;
+pub use auth::{Caller, token_hash};
+pub(crate) use client_addr::client_addr;
 pub use error::ApiError;
 
 /// The largest request body accepted anywhere: a 2 MiB email plus its JSON envelope.
@@ -38,15 +45,23 @@ pub struct AppState {
     pub tokens: TokenKey,
     pub mailer: Mailer,
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// Mailgun accounts, signing keys and webhook settings.
+    pub mailgun: Mailgun,
 }
 
 /// The whole application's routes.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(sends::router())
+        .merge(contacts::router())
+        .merge(templates::router())
+        .merge(campaigns::router())
         .merge(stats::router())
         .merge(track::router())
         .merge(unsubscribe::router())
+        .merge(webhooks::router())
+        .merge(settings::router())
+        .merge(crate::web::router(state.clone()))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::auth::Caller;
 use super::{ApiError, AppState};
 use crate::stats::{Figures, Range};
-use crate::store::{GroupBy, RecipientRow, Window};
+use crate::store::{ClickedLink, GroupBy, RecipientRow, Window};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -134,7 +134,15 @@ struct Recipients {
     range: String,
     page: i64,
     per_page: i64,
-    recipients: Vec<RecipientRow>,
+    recipients: Vec<Recipient>,
+}
+
+#[derive(Serialize)]
+struct Recipient {
+    #[serde(flatten)]
+    row: RecipientRow,
+    /// The links this recipient clicked, by position, with counted clicks.
+    clicked_links: Vec<ClickedLink>,
 }
 
 async fn recipients(
@@ -166,6 +174,16 @@ async fn recipients(
             (page - 1) * per_page,
         )
         .await?;
+    let send_ids: Vec<i64> = recipients.iter().map(|r| r.send_id).collect();
+    let mut clicked = state.store.clicked_links(&send_ids).await?;
+    let recipients = recipients
+        .into_iter()
+        .map(|row| {
+            let (mine, rest) = clicked.drain(..).partition(|l| l.send_id == row.send_id);
+            clicked = rest;
+            Recipient { row, clicked_links: mine }
+        })
+        .collect();
     Ok(Json(Recipients {
         range: range.label(),
         page,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use mailtally_instrument::{self as instrument, SkippedLink, TrackedLink};
 
+use crate::mailgun::accounts::team_of;
 use crate::store::{self, NewSend, Store, User};
 use crate::track::{TokenKey, Tracked};
 use crate::transport::{Outgoing, Transport};
@@ -109,9 +110,20 @@ impl Mailer {
             html_charset: done.charset,
             text: done.text,
             headers: self.list_headers(&unsubscribe_url, send_id),
+            org_id: sender.org_id,
+            team_id: team_of(sender),
         };
         let (status, error) = match self.transport.deliver(&outgoing).await {
-            Ok(_) => ("sent", None),
+            Ok(delivered) => {
+                // The mail is out either way; without the id, webhooks still find the
+                // send by its `send_id` variable.
+                if let Some(id) = &delivered.provider_id
+                    && let Err(error) = self.store.set_provider_message_id(send_id, id).await
+                {
+                    tracing::error!(%error, send.id = send_id, "provider id not stored");
+                }
+                ("sent", None)
+            }
             Err(e) => {
                 tracing::warn!(send.id = send_id, error = %e, "transport failed");
                 ("failed", Some(e.to_string()))
@@ -166,6 +178,7 @@ impl Mailer {
         let email = instrument::Email {
             html: draft.html.as_bytes(),
             text: draft.text.as_deref(),
+            known_utf8: true,
         };
         instrument::instrument(&email, &settings)
     }

@@ -32,8 +32,15 @@ pub struct Figures {
     pub mpp_only: i64,
     /// Hits by scanners, previews and bots, kept out of every other figure.
     pub filtered: i64,
-    /// Sends that failed or bounced.
+    /// Sends that failed, bounced for good, or that their recipient reported as spam.
     pub failed: i64,
+    /// Sends delayed by a temporary failure (Mailgun keeps trying) that has not turned
+    /// into a permanent one.
+    pub soft_bounced: i64,
+    /// Sends whose recipient reported them as spam (from the provider's webhooks).
+    pub complaints: i64,
+    /// Sends whose recipient unsubscribed (from the provider's webhooks).
+    pub unsubscribes: i64,
 }
 
 impl From<&StatsRow> for Figures {
@@ -54,6 +61,9 @@ impl From<&StatsRow> for Figures {
             mpp_only: row.mpp_only,
             filtered: row.filtered,
             failed: row.failed,
+            soft_bounced: row.soft_bounced,
+            complaints: row.complaints,
+            unsubscribes: row.unsubscribes,
         }
     }
 }

@@ -119,8 +119,7 @@ pub struct StepCounts {
     pub pending: i64,
 }
 
-const CAMPAIGN_COLUMNS: &str =
-    "id, org_id, name, kind, owner_id, sender_id, tag, created_at";
+const CAMPAIGN_COLUMNS: &str = "id, org_id, name, kind, owner_id, sender_id, tag, created_at";
 
 impl Store {
     /// Creates a campaign and its steps; `Conflict` when the name is taken, `NotFound`
@@ -181,9 +180,8 @@ impl Store {
 
     /// One campaign by id, whatever its organisation: callers check scope.
     pub async fn campaign(&self, id: i64) -> Result<Campaign> {
-        let sql = format!(
-            "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1 AND kind IS NOT NULL"
-        );
+        let sql =
+            format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1 AND kind IS NOT NULL");
         const STEPS: &str = "SELECT position, template_id, delay_ms FROM campaign_steps
             WHERE campaign_id = $1 ORDER BY position";
         let (row, steps) = with_writer!(self, |pool| {
@@ -211,7 +209,10 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        Ok(rows.into_iter().map(|row| row.with_steps(Vec::new())).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| row.with_steps(Vec::new()))
+            .collect())
     }
 
     /// How many contacts a campaign enrolled, where they are, and what each step did.

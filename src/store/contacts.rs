@@ -103,8 +103,7 @@ impl ContactRow {
     }
 }
 
-pub(super) const CONTACT_COLUMNS: &str =
-    "c.id, c.org_id, c.email, c.name, c.status, c.status_reason, c.owner_id, c.fields, \
+pub(super) const CONTACT_COLUMNS: &str = "c.id, c.org_id, c.email, c.name, c.status, c.status_reason, c.owner_id, c.fields, \
      c.created_at";
 
 /// A contact to create. The email must already be validated; it is stored lower-case.
@@ -199,7 +198,11 @@ impl Store {
     }
 
     /// The contacts in scope that pass the filter, by id.
-    pub async fn contacts(&self, scope: OwnerScope, filter: &ContactFilter) -> Result<Vec<Contact>> {
+    pub async fn contacts(
+        &self,
+        scope: OwnerScope,
+        filter: &ContactFilter,
+    ) -> Result<Vec<Contact>> {
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c
             WHERE c.org_id = $1 AND ($2 IS NULL OR c.owner_id = $2)
@@ -214,7 +217,10 @@ impl Store {
             JOIN contacts c ON c.id = t.contact_id
             WHERE c.org_id = $1 AND t.contact_id >= $2 AND t.contact_id <= $3
             ORDER BY t.tag";
-        let email = filter.email.as_deref().map(|e| e.trim().to_ascii_lowercase());
+        let email = filter
+            .email
+            .as_deref()
+            .map(|e| e.trim().to_ascii_lowercase());
         let (rows, tags) = with_reader!(self, |pool| {
             let rows: Vec<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(scope.org_id)
@@ -290,7 +296,11 @@ impl Store {
         const SQL: &str =
             "UPDATE contacts SET status = 'blocked', status_reason = $1 WHERE id = $2";
         with_writer!(self, |pool| {
-            sqlx::query(SQL).bind(reason.as_str()).bind(contact_id).execute(pool).await?;
+            sqlx::query(SQL)
+                .bind(reason.as_str())
+                .bind(contact_id)
+                .execute(pool)
+                .await?;
             Ok(())
         })
     }
@@ -300,7 +310,11 @@ impl Store {
         const SQL: &str = "UPDATE contacts SET status = 'unsubscribed', status_reason = $1
             WHERE id = $2 AND status = 'active'";
         with_writer!(self, |pool| {
-            sqlx::query(SQL).bind(how).bind(contact_id).execute(pool).await?;
+            sqlx::query(SQL)
+                .bind(how)
+                .bind(contact_id)
+                .execute(pool)
+                .await?;
             Ok(())
         })
     }
@@ -312,9 +326,13 @@ impl Store {
             WHERE id = $1 AND (status = 'active'
                 OR (status = 'blocked' AND status_reason = 'manual'))";
         let changed = with_writer!(self, |pool| {
-            sqlx::query(SQL).bind(contact_id).execute(pool).await?
+            sqlx::query(SQL)
+                .bind(contact_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
-        if changed.rows_affected() == 0 {
+        if changed == 0 {
             return Err(Error::Conflict(
                 "only a manual block can be lifted; the recipient's unsubscribe, bounce or \
                  complaint stands"
@@ -334,10 +352,11 @@ impl Store {
                 .bind(now_ms())
                 .execute(pool)
                 .await?
+                .rows_affected()
         });
         tracing::info!(
             contact.id = contact_id,
-            enrollments = stopped.rows_affected(),
+            enrollments = stopped,
             "contact unenrolled"
         );
         Ok(())

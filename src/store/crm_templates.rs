@@ -145,5 +145,7 @@ impl Store {
 }
 
 fn name_taken(name: &str) -> Error {
-    Error::Conflict(format!("the name {name:?} is taken by another template or a send"))
+    Error::Conflict(format!(
+        "the name {name:?} is taken by another template or a send"
+    ))
 }

@@ -7,9 +7,16 @@
 //! SQLite gets two pools: many readers and exactly one writer connection, so writes queue
 //! in the process instead of failing with "database is locked".
 
+mod campaigns;
+mod contact_import;
 mod contacts;
+mod crm_templates;
+mod enrollments;
 mod events;
+mod mailgun;
 mod sends;
+mod series;
+mod sessions;
 mod stats;
 mod tenancy;
 
@@ -22,9 +29,16 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use contacts::BlockReason;
+pub use campaigns::{Campaign, CampaignCounts, CampaignKind, NewCampaign, Step, StepCounts};
+pub use contact_import::{ImportOutcome, ImportReport, ImportRow, RowError};
+pub use contacts::{BlockReason, Contact, ContactFilter, ContactPatch, NewContact, OwnerScope};
+pub use crm_templates::{Template, TemplateContent, TemplatePatch};
+pub use enrollments::{ClaimedStep, EnrollReport, Enrollment, StepOutcome};
 pub use events::{EventRow, NewEvent, StoredCounters};
-pub use sends::{LinkRow, NewSend, SendRow};
+pub use mailgun::{DeliveryState, MailgunSend, MailgunSettingsRow};
+pub use sends::{ClickedLink, LinkRow, NewSend, SendRow};
+pub use series::{DayCount, LastActivity};
+pub use sessions::{PasswordRow, SessionRow, ThrottleRule};
 pub use stats::{GroupBy, RecipientRow, Scope, StatsRow, Window};
 pub use tenancy::{Role, User};
 

@@ -46,6 +46,15 @@ pub struct LinkRow {
     pub clicks: i64,
 }
 
+/// A link of some send that people clicked.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct ClickedLink {
+    pub send_id: i64,
+    pub position: i64,
+    pub url: String,
+    pub clicks: i64,
+}
+
 pub(super) const SEND_COLUMNS: &str = "s.id, s.org_id, s.sender_id, s.contact_id, s.campaign_id,
     s.template_id, s.to_email, s.subject, s.tracked, s.status, s.error, s.created_at, s.opens,
     s.clicks, s.mpp_opens, s.filtered, s.first_opened_at, s.first_clicked_at";
@@ -54,8 +63,9 @@ impl Store {
     /// Logs a new send, creating its contact, campaign and template on first use.
     /// Fails with `Conflict` when the contact may not be emailed.
     pub async fn insert_send(&self, send: &NewSend<'_>) -> Result<SendRow> {
-        const CONTACT: &str = "INSERT INTO contacts (org_id, email, name, created_at)
-            VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, email) DO NOTHING";
+        // A contact first met through a send belongs to its sender (see `OwnerScope`).
+        const CONTACT: &str = "INSERT INTO contacts (org_id, email, name, created_at, owner_id)
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, email) DO NOTHING";
         const CONTACT_ID: &str = "SELECT id, status FROM contacts WHERE org_id = $1 AND email = $2";
         const CAMPAIGN: &str = "INSERT INTO campaigns (org_id, name, created_at)
             VALUES ($1, $2, $3) ON CONFLICT (org_id, name) DO NOTHING";
@@ -76,6 +86,7 @@ impl Store {
                 .bind(&email)
                 .bind(send.to_name)
                 .bind(now)
+                .bind(send.sender_id)
                 .execute(&mut *tx)
                 .await?;
             let (contact_id, status): (i64, String) = sqlx::query_as(CONTACT_ID)
@@ -172,6 +183,26 @@ impl Store {
             WHERE send_id = $1 ORDER BY position";
         with_reader!(self, |pool| {
             Ok(sqlx::query_as(SQL).bind(send_id).fetch_all(pool).await?)
+        })
+    }
+
+    /// The clicked links of several sends, for a page of recipients.
+    pub async fn clicked_links(&self, send_ids: &[i64]) -> Result<Vec<ClickedLink>> {
+        if send_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=send_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT send_id, position, url, clicks FROM send_links
+            WHERE clicks > 0 AND send_id IN ({}) ORDER BY send_id, position",
+            placeholders.join(", ")
+        );
+        with_reader!(self, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for id in send_ids {
+                query = query.bind(*id);
+            }
+            Ok(query.fetch_all(pool).await?)
         })
     }
 

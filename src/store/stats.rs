@@ -50,6 +50,9 @@ pub struct StatsRow {
     pub mpp_only: i64,
     pub filtered: i64,
     pub failed: i64,
+    pub soft_bounced: i64,
+    pub complaints: i64,
+    pub unsubscribes: i64,
 }
 
 /// One recipient of a campaign or template.
@@ -98,12 +101,24 @@ const FIGURES: &str = concat!(
     " AS mpp_only, ",
     sum!("s.filtered"),
     " AS filtered, ",
-    sum!("CASE WHEN s.status IN ('failed', 'bounced') THEN 1 ELSE 0 END"),
-    " AS failed",
+    sum!(
+        "CASE WHEN s.status IN ('failed', 'bounced') OR s.complained_at IS NOT NULL \
+          THEN 1 ELSE 0 END"
+    ),
+    " AS failed, ",
+    sum!(
+        "CASE WHEN s.soft_bounces > 0 AND s.status NOT IN ('failed', 'bounced') \
+          THEN 1 ELSE 0 END"
+    ),
+    " AS soft_bounced, ",
+    sum!("CASE WHEN s.complained_at IS NOT NULL THEN 1 ELSE 0 END"),
+    " AS complaints, ",
+    sum!("CASE WHEN s.unsubscribed_at IS NOT NULL THEN 1 ELSE 0 END"),
+    " AS unsubscribes",
 );
 
 /// The scope and window filter; binds $1 org, $2 sender or NULL, $3 from, $4 to.
-const SCOPED: &str = "s.org_id = $1 AND ($2 IS NULL OR s.sender_id = $2)
+pub(super) const SCOPED: &str = "s.org_id = $1 AND ($2 IS NULL OR s.sender_id = $2)
     AND s.created_at >= $3 AND s.created_at < $4";
 
 impl Store {

@@ -115,6 +115,17 @@ impl Store {
         })
     }
 
+    /// The id of the organisation called `name`.
+    pub async fn org_by_name(&self, name: &str) -> Result<i64> {
+        const SELECT: &str = "SELECT id FROM organisations WHERE name = $1";
+        with_reader!(self, |pool| {
+            Ok(sqlx::query_scalar(SELECT)
+                .bind(name)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
     /// Adds a user, or updates the role and partner of an existing one, and gives it a
     /// new API token (stored as a hash).
     pub async fn upsert_user(
@@ -162,6 +173,18 @@ impl Store {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(org_id)
                 .bind(email)
+                .fetch_one(pool)
+                .await
+        })?;
+        row.try_into()
+    }
+
+    /// One user by id.
+    pub async fn user_by_id(&self, id: i64) -> Result<User> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row: UserRow = with_reader!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
                 .fetch_one(pool)
                 .await
         })?;

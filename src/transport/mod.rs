@@ -1,14 +1,16 @@
 //! Mail transports: where an instrumented email goes once it is built.
 //!
 //! The seam is `Transport::deliver`. This module holds the outbox, which writes each
-//! message as an `.eml` file; provider transports plug in beside it.
+//! message as an `.eml` file, and the Mailgun transport (`mailgun`).
 
+pub mod mailgun;
 mod message;
 mod outbox;
 
 use std::future::Future;
 use std::pin::Pin;
 
+pub use mailgun::{MailgunTransport, Retry};
 pub use message::build_message;
 pub use outbox::Outbox;
 
@@ -26,6 +28,9 @@ pub struct Outgoing {
     pub text: Option<String>,
     /// Extra headers, such as `List-Unsubscribe`.
     pub headers: Vec<(&'static str, String)>,
+    /// The sender's organisation and partner team, whose provider account carries the mail.
+    pub org_id: i64,
+    pub team_id: Option<i64>,
 }
 
 /// What a transport reports for a delivered message.

@@ -72,6 +72,8 @@ pub async fn test_config(backend: &Backend, data_dir: PathBuf, tracking: bool) -
         trusted_proxies: Vec::new(),
         from: "Test Sender <sender@example.com>".into(),
         unsubscribe_mailto: None,
+        scheduler: Default::default(),
+        mailgun: Default::default(),
     }
 }
 
@@ -91,6 +93,17 @@ impl TestServer {
     pub async fn start_with(backend: &Backend, tracking: bool) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let config = test_config(backend, dir.path().to_path_buf(), tracking).await;
+        let running = server::start(&config).await.expect("starting the server");
+        TestServer {
+            running,
+            config,
+            http: client(),
+            _dir: dir,
+        }
+    }
+
+    /// Starts a server on a config the test built, such as one sharing another's database.
+    pub async fn start_on(config: Config, dir: tempfile::TempDir) -> TestServer {
         let running = server::start(&config).await.expect("starting the server");
         TestServer {
             running,

@@ -45,7 +45,7 @@ fn instrumented(html: &[u8]) -> usize {
         footer_html: "<p><a href=\"https://t.example/u/abcdef0123456789\">Unsubscribe</a></p>",
         footer_text: "\nUnsubscribe: https://t.example/u/abcdef0123456789\n",
     };
-    instrument(&Email { html, text: None }, &settings)
+    instrument(&Email { html, text: None, known_utf8: false }, &settings)
         .html
         .len()
 }

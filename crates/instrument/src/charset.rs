@@ -23,7 +23,7 @@ pub struct Charset {
 }
 
 impl Charset {
-    fn utf8() -> Charset {
+    pub fn utf8() -> Charset {
         Charset {
             encoding: UTF_8,
             label: "utf-8".into(),

@@ -137,10 +137,9 @@ fn reference_at(bytes: &[u8], start: usize) -> Option<(char, usize)> {
         .count();
     let name = std::str::from_utf8(&bytes[start..start + name_len]).ok()?;
     let after = start + name_len;
-    if bytes.get(after) == Some(&b';') {
-        if let Some(decoded) = lookup_any(name) {
-            return Some((decoded, after + 1));
-        }
+    let terminated = bytes.get(after) == Some(&b';');
+    if let Some(decoded) = lookup_any(name).filter(|_| terminated) {
+        return Some((decoded, after + 1));
     }
 
     // Without `;` only a legacy name counts, and in an attribute not when an alphanumeric or

@@ -6,6 +6,14 @@
 //! found. Everything outside the rewritten attribute values and the inserted markup is kept
 //! byte for byte.
 //!
+//! What changes, exactly: a tracked link's href value is replaced whole (surrounding
+//! whitespace inside the quotes included) by the escaped tracked URL, in the value's original
+//! quoting; the footer, honeypot and pixel are inserted. lol_html only observes (its output is
+//! discarded) and the result is spliced from the input bytes, so tags are never
+//! re-serialised. Code map: `html` (the lol_html pass), `conditional` (VML in Outlook
+//! comments), `tag` (raw attribute spans), `links` (skip rules, positions), `entities`,
+//! `merge_tags`, `charset`, `body` (where markup goes), `pixel`, `text`, `edits` (splice).
+//!
 //! CONTRACT (used by the `mailtally` crate; keep these names and meanings stable):
 //! - `instrument(&Email, &Settings) -> Instrumented`, infallible: bad markup is passed through.
 //! - Link positions are 0-based, in document order; the same position is reused for a VML
@@ -35,6 +43,9 @@ pub struct Email<'a> {
     pub html: &'a [u8],
     /// The plain-text part, when the author wrote one.
     pub text: Option<&'a str>,
+    /// The HTML is UTF-8 whatever it declares: it arrived as Unicode text (from JSON or a
+    /// template), so a `<meta charset>` left in it describes bytes that no longer exist.
+    pub known_utf8: bool,
 }
 
 /// How to instrument one send.
@@ -118,7 +129,11 @@ impl SkipReason {
 
 /// Instruments one email. Never fails: markup the parser cannot follow is passed through.
 pub fn instrument(email: &Email<'_>, settings: &Settings<'_>) -> Instrumented {
-    let charset = charset::detect(email.html);
+    let charset = if email.known_utf8 {
+        charset::Charset::utf8()
+    } else {
+        charset::detect(email.html)
+    };
     let mut warnings: Vec<String> = charset.warning.clone().into_iter().collect();
     let findings = match html::scan(email.html, charset.encoding, settings) {
         Ok(findings) => findings,

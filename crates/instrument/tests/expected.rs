@@ -27,7 +27,7 @@ fn instrument_with(html: &[u8], text: Option<&str>, honeypot: Option<&str>) -> I
         footer_html: "<p>F</p>",
         footer_text: "\nF",
     };
-    instrument(&Email { html, text }, &settings)
+    instrument(&Email { html, text, known_utf8: false }, &settings)
 }
 
 /// Instruments `html` without a honeypot and compares the whole output; `{P}` in `expected`
@@ -240,7 +240,8 @@ fn latin1_corpus_emails_stay_latin1() {
 
 #[test]
 fn latin1_href_is_decoded_in_its_charset() {
-    let html = b"<meta charset=\"ISO-8859-1\"><body>Caf\xe9 <a href=\"https://a.example/caf\xe9\">x</a></body>";
+    let html: &[u8] = b"<meta charset=\"ISO-8859-1\"><body>Caf\xe9 \
+                        <a href=\"https://a.example/caf\xe9\">x</a></body>";
     let result = instrument_with(html, None, None);
     assert_eq!(result.charset, "iso-8859-1");
     assert_eq!(result.links, [link(0, "https://a.example/caf\u{e9}")]);
@@ -265,7 +266,8 @@ fn iso_8859_5_is_reported() {
 fn text_part_reuses_html_positions_and_skips_unsubscribe() {
     let html =
         b"<a href=\"https://a.example/x?y=1&amp;z=2\">a</a><a href=\"https://b.example/\">b</a>";
-    let text = "A: https://a.example/x?y=1&z=2.\nC: (https://c.example/p)\nU: https://t.invalid/u/1\n\
+    let text = "A: https://a.example/x?y=1&z=2.\nC: (https://c.example/p)\n\
+                U: https://t.invalid/u/1\n\
                 A again: https://a.example/x?y=1&z=2";
     let result = instrument_with(html, Some(text), None);
     assert_eq!(
@@ -298,6 +300,7 @@ fn tracking_off_adds_only_the_footers() {
     let email = Email {
         html,
         text: Some("see https://a.example/"),
+        known_utf8: false,
     };
     let result = instrument(&email, &settings);
     assert_eq!(

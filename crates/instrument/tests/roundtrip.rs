@@ -152,14 +152,16 @@ proptest! {
         prop_assert!(restored.is_ok(), "{:?}", restored);
         let restored = restored.unwrap();
 
-        let expected: Vec<String> = pieces.iter().flat_map(|p| p.tracked.iter().flatten().cloned()).collect();
+        let expected: Vec<String> =
+            pieces.iter().flat_map(|p| p.tracked.iter().flatten().cloned()).collect();
         prop_assert_eq!(restored.len(), expected.len());
         for (got, url) in restored.iter().zip(&expected) {
             prop_assert_eq!(&result.links[got.position as usize].url, url);
         }
 
         // A tracked VML button and its twin share one position; every other link has its own.
-        let twins = pieces.iter().filter(|p| p.tracked.len() == 2 && p.tracked[0].is_some()).count();
+        let is_twin = |p: &&Piece| p.tracked.len() == 2 && p.tracked[0].is_some();
+        let twins = pieces.iter().filter(is_twin).count();
         prop_assert_eq!(result.links.len(), expected.len() - twins);
     }
 }

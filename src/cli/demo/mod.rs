@@ -201,6 +201,8 @@ async fn start_server(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<Runn
         trusted_proxies: loopback,
         from: "Demo Co <hello@demo.example>".into(),
         unsubscribe_mailto: Some("unsubscribe@demo.example".into()),
+        scheduler: Default::default(),
+        mailgun: Default::default(),
     };
     match server::start(&config).await {
         Ok(running) => Ok(running),
