@@ -35,6 +35,11 @@ pub struct Config {
     #[arg(long, env = "EMAIL_TRACKING_RETENTION_DAYS", default_value_t = 90)]
     pub retention_days: u32,
 
+    /// Hours to keep full client addresses before cutting them to their network (IPv4 /24,
+    /// IPv6 /48); 0 stores only the network from the start.
+    #[arg(long, env = "MAILTALLY_FULL_IP_HOURS", default_value_t = 0)]
+    pub full_ip_hours: u32,
+
     /// Secret that signs tracking tokens; generated and kept in the data directory if unset.
     #[arg(long, env = "MAILTALLY_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
@@ -75,14 +80,20 @@ pub struct SchedulerConfig {
     pub enabled: bool,
 
     /// How often the scheduler looks for due campaign steps, in milliseconds.
-    #[arg(long = "scheduler-interval-ms", env = "MAILTALLY_SCHEDULER_INTERVAL_MS",
-        default_value_t = 1000)]
+    #[arg(
+        long = "scheduler-interval-ms",
+        env = "MAILTALLY_SCHEDULER_INTERVAL_MS",
+        default_value_t = 1000
+    )]
     pub interval_ms: u64,
 
     /// How long a node keeps claimed steps before another node may take them over, in
     /// milliseconds; longer than sending one batch of 100 emails takes.
-    #[arg(long = "scheduler-lease-ms", env = "MAILTALLY_SCHEDULER_LEASE_MS",
-        default_value_t = 300_000)]
+    #[arg(
+        long = "scheduler-lease-ms",
+        env = "MAILTALLY_SCHEDULER_LEASE_MS",
+        default_value_t = 300_000
+    )]
     pub lease_ms: u64,
 }
 

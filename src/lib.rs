@@ -6,6 +6,7 @@ pub mod config;
 pub mod crm;
 pub mod http;
 pub mod mailgun;
+pub mod privacy;
 pub mod sending;
 pub mod server;
 pub mod stats;

@@ -13,9 +13,10 @@ use crate::config::Config;
 use crate::crm::{Scheduler, SchedulerSettings};
 use crate::http::{AppState, app};
 use crate::mailgun::Mailgun;
+use crate::privacy::retention::{self, Retention};
 use crate::sending::Mailer;
 use crate::store::Store;
-use crate::track::{Recorder, TokenKey};
+use crate::track::{AddressPolicy, Recorder, TokenKey};
 use crate::transport::Outbox;
 
 /// A server listening in the background.
@@ -83,7 +84,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         transport: mailgun.transport(Outbox::new(config.outbox_dir())),
     };
     let state = AppState {
-        recorder: Recorder::start(store.clone()),
+        recorder: Recorder::start_with(store.clone(), address_policy(config)),
         store,
         tokens,
         mailer,
@@ -110,6 +111,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         let scheduler = Scheduler::new(state.mailer.clone(), settings);
         tokio::spawn(scheduler.run(shutdown.subscribe()))
     });
+    // Retention runs wherever events are written; several nodes purging at once only
+    // find less to delete.
+    let retention = Retention {
+        retention_days: config.retention_days,
+        full_ip_hours: config.full_ip_hours,
+    };
+    tokio::spawn(retention::run_job(
+        state.store.clone(),
+        retention,
+        shutdown.subscribe(),
+    ));
+
     Ok(Running {
         addr,
         base_url,
@@ -118,4 +131,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         task,
         scheduler,
     })
+}
+
+fn address_policy(config: &Config) -> AddressPolicy {
+    if config.full_ip_hours > 0 {
+        AddressPolicy::FullForAWhile
+    } else {
+        AddressPolicy::NetworkOnly
+    }
 }

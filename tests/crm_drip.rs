@@ -109,13 +109,31 @@ async fn suppression_mid_sequence(backend: &Backend) {
     )
     .await;
 
+    let by_id = api.contact("byid@example.org", "Direct", &[]).await;
+
     // Step 2 waits long enough for the test to act between the steps.
     let campaign = api.drip("Sequence", "seq", &[0, 2500, 100]).await;
     api.launch(campaign).await;
+    let enrollments = format!("/api/v1/campaigns/{campaign}/enrollments");
+    let enrolled = api
+        .expect(
+            200,
+            "POST",
+            &enrollments,
+            Some(json!({ "contact_ids": [by_id, stays] })),
+        )
+        .await;
+    assert_eq!(enrolled, json!({ "enrolled": 1, "already": 1 }));
     api.wait_for(campaign, Duration::from_secs(20), |c| {
-        c["counts"]["steps"][0]["sent"] == 3 && c["counts"]["steps"][0]["suppressed"] == 1
+        c["counts"]["steps"][0]["sent"] == 4 && c["counts"]["steps"][0]["suppressed"] == 1
     })
     .await;
+
+    // One contact leaves this campaign only, through its enrollment.
+    api.expect(204, "DELETE", &format!("{enrollments}/{by_id}"), None)
+        .await;
+    api.expect(404, "DELETE", &format!("{enrollments}/{by_id}"), None)
+        .await;
 
     // One contact is blocked by hand, one uses the unsubscribe link of its first email.
     api.expect(
@@ -171,11 +189,17 @@ async fn suppression_mid_sequence(backend: &Backend) {
         "{}",
         backend.name()
     );
+    assert_eq!(
+        got["byid@example.org"],
+        expected_steps("Direct", 1),
+        "{}",
+        backend.name()
+    );
     assert!(!got.contains_key("before@example.org"), "{got:?}");
 
     let counts = api.campaign(campaign).await["counts"].clone();
     assert_eq!(counts["finished"], 1, "{counts}");
-    assert_eq!(counts["stopped"], 3, "{counts}");
+    assert_eq!(counts["stopped"], 4, "{counts}");
     assert_eq!(counts["steps"][0]["suppressed"], 1, "{counts}");
     assert_eq!(counts["steps"][1]["sent"], 1, "{counts}");
     assert_eq!(counts["steps"][2]["sent"], 1, "{counts}");
@@ -185,5 +209,66 @@ async fn suppression_mid_sequence(backend: &Backend) {
     let blocked_now = api.get(&format!("/api/v1/contacts/{blocked}")).await;
     assert_eq!(blocked_now["status"], "blocked");
     assert_eq!(blocked_now["status_reason"], "manual");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_broadcast_sends_once_per_tagged_contact_and_counts_suppressed_on_every_backend() {
+    for backend in backends() {
+        broadcast(&backend).await;
+    }
+}
+
+async fn broadcast(backend: &Backend) {
+    let server = fast_server(backend).await;
+    let token = server
+        .user("Acme", "owner@acme.test", Role::Owner, None)
+        .await;
+    let api = Api::new(&server.running.base_url, &token);
+
+    for i in 0..3 {
+        api.contact(&format!("n{i}@example.org"), &format!("N{i}"), &["news"])
+            .await;
+    }
+    let gone = api.contact("gone@example.org", "Gone", &["news"]).await;
+    api.expect(
+        200,
+        "PATCH",
+        &format!("/api/v1/contacts/{gone}"),
+        Some(json!({ "status": "blocked" })),
+    )
+    .await;
+    let template = api
+        .template("News", "News for {{ first_name }}", "<p>News</p>")
+        .await;
+    let body = json!({ "name": "March news", "kind": "broadcast", "template_id": template,
+        "tag": "news" });
+    let created = api
+        .expect(201, "POST", "/api/v1/campaigns", Some(body))
+        .await;
+    let campaign = created["id"].as_i64().unwrap();
+    assert_eq!(created["steps"].as_array().unwrap().len(), 1);
+
+    assert_eq!(
+        api.launch(campaign).await,
+        json!({ "enrolled": 4, "already": 0 })
+    );
+    api.wait_for(campaign, Duration::from_secs(20), |c| {
+        c["counts"]["active"] == 0
+    })
+    .await;
+    assert_eq!(
+        api.launch(campaign).await,
+        json!({ "enrolled": 0, "already": 4 })
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let counts = api.campaign(campaign).await["counts"].clone();
+    assert_eq!(counts["steps"][0]["sent"], 3, "{} {counts}", backend.name());
+    assert_eq!(counts["steps"][0]["suppressed"], 1, "{counts}");
+    let outbox = server.config.outbox_dir();
+    let got = api.subjects_by_recipient(campaign, &[&outbox]).await;
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got["n1@example.org"], ["News for N1"]);
     server.stop().await;
 }

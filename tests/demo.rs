@@ -14,8 +14,16 @@ fn the_demo_counts_exactly_what_its_crowd_did() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
-    for campaign in ["Welcome series", "Customer survey", "Partner invite", "Monthly update"] {
-        assert!(stdout.contains(campaign), "{campaign} missing from:\n{stdout}");
+    for campaign in [
+        "Welcome series",
+        "Customer survey",
+        "Partner invite",
+        "Monthly update",
+    ] {
+        assert!(
+            stdout.contains(campaign),
+            "{campaign} missing from:\n{stdout}"
+        );
     }
     assert!(
         stdout.contains("Every figure above matches what the demo's crowd did."),

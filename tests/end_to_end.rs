@@ -82,7 +82,11 @@ async fn one_send_one_open_one_click(backend: &Backend) {
     assert_eq!(first["opens"], 1);
     assert_eq!(first["clicks"], 1);
     assert!(first["first_opened_at"].as_i64().is_some());
-    assert_eq!(first["clicked_links"].as_array().unwrap().len(), 1, "{first}");
+    assert_eq!(
+        first["clicked_links"].as_array().unwrap().len(),
+        1,
+        "{first}"
+    );
     assert_eq!(first["clicked_links"][0]["clicks"], 1);
 
     let detail = server.get(&token, &format!("/api/v1/sends/{id}")).await;

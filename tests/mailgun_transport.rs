@@ -51,12 +51,15 @@ impl Received {
     }
 }
 
+/// A scripted answer: status and `Retry-After` seconds.
+type Answer = (u16, Option<u64>);
+
 /// A fake of `POST /v3/{domain}/messages`: answers from a script, then 200 with an id.
 #[derive(Clone, Default)]
 struct Fake {
     received: Arc<Mutex<Vec<Received>>>,
-    /// Status and `Retry-After` of the next answers.
-    script: Arc<Mutex<VecDeque<(u16, Option<u64>)>>>,
+    /// The next answers.
+    script: Arc<Mutex<VecDeque<Answer>>>,
 }
 
 impl Fake {
@@ -71,7 +74,7 @@ impl Fake {
         (fake, format!("http://{addr}"))
     }
 
-    fn answer_next(&self, answers: &[(u16, Option<u64>)]) {
+    fn answer_next(&self, answers: &[Answer]) {
         self.script.lock().unwrap().extend(answers.iter().copied());
     }
 

@@ -539,6 +539,45 @@ async fn replays_stale_and_repeats(backend: &Backend) {
 }
 
 #[tokio::test]
+async fn mailgun_and_pixel_opens_of_one_reader_count_once() {
+    let server = start(&Backend::Sqlite).await;
+    let owner = server
+        .user("Acme", "owner@acme.test", Role::Owner, None)
+        .await;
+    let send_id = send_to(&server, &owner, "o@example.org").await;
+    let (html, _) = common::message_parts(&server.outbox_message(send_id));
+    let pixel = common::tracked_urls(&html, &server.running.base_url, "open");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        server.http.get(&pixel[0]).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(server.store().send(send_id).await.unwrap().opens, 1);
+
+    // The same reader's open as Mailgun saw it: stored, not counted again.
+    let mut body = event("opened", send_id, PLATFORM_KEY);
+    body["event-data"]["ip"] = json!("127.0.0.1");
+    body["event-data"]["client-info"] = json!({ "user-agent": common::HUMAN_UA });
+    assert_eq!(post_json(&server, &body).await.0, 200);
+    // An open Mailgun flagged as a bot: filtered.
+    let mut body = event("opened", send_id, PLATFORM_KEY);
+    body["event-data"]["ip"] = json!("198.51.100.7");
+    body["event-data"]["client-info"] =
+        json!({ "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "bot": "generic" });
+    assert_eq!(post_json(&server, &body).await.0, 200);
+
+    let send = server.store().send(send_id).await.unwrap();
+    let events = server.store().events(send_id).await.unwrap();
+    assert_eq!(events.len(), 3, "{events:?}");
+    let sources: Vec<&str> = events.iter().map(|e| e.source.as_str()).collect();
+    for source in ["direct", "mailgun", "mailgun_bot"] {
+        assert!(sources.contains(&source), "{sources:?}");
+    }
+    assert_eq!((send.opens, send.filtered), (1, 1), "{events:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn rotation_keeps_the_previous_key_for_a_while() {
     let server = start(&Backend::Sqlite).await;
     let owner = server

@@ -7,7 +7,9 @@ use common::{TestServer, backends, message_parts, simple_email};
 use mailtally::store::Role;
 
 fn unsubscribe_url(html: &str, base: &str) -> String {
-    let start = html.find(&format!("{base}/unsubscribe/")).expect("an unsubscribe link");
+    let start = html
+        .find(&format!("{base}/unsubscribe/"))
+        .expect("an unsubscribe link");
     let tail = &html[start..];
     tail[..tail.find('"').unwrap()].to_string()
 }
@@ -16,27 +18,47 @@ fn unsubscribe_url(html: &str, base: &str) -> String {
 async fn one_click_unsubscribe_blocks_later_sends_and_is_never_a_click() {
     for backend in backends() {
         let server = TestServer::start(&backend).await;
-        let token = server.user("Acme", "owner@acme.test", Role::Owner, None).await;
-        let sent = server.send(&token, simple_email("leaver@example.org", "News")).await;
+        let token = server
+            .user("Acme", "owner@acme.test", Role::Owner, None)
+            .await;
+        let sent = server
+            .send(&token, simple_email("leaver@example.org", "News"))
+            .await;
         let id = sent["id"].as_i64().unwrap();
         let eml = server.outbox_message(id);
-        assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{eml}");
-        let header = eml.lines().find(|l| l.starts_with("List-Unsubscribe:")).unwrap();
+        assert!(
+            eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{eml}"
+        );
+        let header = eml
+            .lines()
+            .find(|l| l.starts_with("List-Unsubscribe:"))
+            .unwrap();
         let (html, _) = message_parts(&eml);
         let url = unsubscribe_url(&html, &server.running.base_url);
-        assert!(header.contains(&url), "the header and the footer agree: {header}");
         assert!(
-            !sent["instrumentation"]["rewritten"].to_string().contains("/unsubscribe/"),
+            header.contains(&url),
+            "the header and the footer agree: {header}"
+        );
+        assert!(
+            !sent["instrumentation"]["rewritten"]
+                .to_string()
+                .contains("/unsubscribe/"),
             "the unsubscribe link is never rewritten"
         );
 
         let page = server.http.get(&url).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
-        assert!(page.contains("<form method=\"post\">"), "a GET asks first: {page}");
+        assert!(
+            page.contains("<form method=\"post\">"),
+            "a GET asks first: {page}"
+        );
 
         // A GET alone changes nothing: the contact can still be emailed.
-        server.send(&token, simple_email("leaver@example.org", "News")).await;
+        server
+            .send(&token, simple_email("leaver@example.org", "News"))
+            .await;
 
         let res = server
             .http
@@ -56,14 +78,22 @@ async fn one_click_unsubscribe_blocks_later_sends_and_is_never_a_click() {
             .send()
             .await
             .unwrap();
-        assert_eq!(again.status(), 409, "an unsubscribed contact is never emailed");
+        assert_eq!(
+            again.status(),
+            409,
+            "an unsubscribed contact is never emailed"
+        );
         let why = again.text().await.unwrap();
         assert!(why.contains("unsubscribed"), "{why}");
 
         let summary = server.get(&token, "/api/v1/stats/summary?range=all").await;
         assert_eq!(summary["clicked"], 0, "{summary}");
         assert_eq!(summary["clicks"], 0);
-        assert_eq!(server.store().event_count().await.unwrap(), 0, "nothing recorded");
+        assert_eq!(
+            server.store().event_count().await.unwrap(),
+            0,
+            "nothing recorded"
+        );
 
         let forged = format!("{}x", &url[..url.len() - 1]);
         let res = server.http.post(&forged).send().await.unwrap();

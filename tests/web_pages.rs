@@ -13,7 +13,10 @@ use web_support::{Browser, PASSWORD, Person, csrf_of, seed};
 async fn csv_rows(browser: &Browser, query: &str) -> Vec<csv::StringRecord> {
     let res = browser.get(&format!("/crm/stats.csv?{query}")).await;
     assert_eq!(res.status(), 200);
-    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_string();
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     let body = res.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(body.as_bytes());
@@ -23,7 +26,10 @@ async fn csv_rows(browser: &Browser, query: &str) -> Vec<csv::StringRecord> {
 /// The value of a summary card on a Stats page.
 fn card(html: &str, label: &str) -> String {
     let marker = format!("data-card=\"{label}\">");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no card {label}")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no card {label}"))
+        + marker.len();
     let end = html[start..].find('<').unwrap();
     html[start..start + end].to_string()
 }
@@ -37,19 +43,32 @@ fn percent(rate: f64, tracked: i64) -> String {
 }
 
 /// Checks that the page's cards and table equal the API's figures for `who` and `query`.
-async fn assert_page_matches_api(server: &TestServer, browser: &Browser, who: &Person, query: &str) {
+async fn assert_page_matches_api(
+    server: &TestServer,
+    browser: &Browser,
+    who: &Person,
+    query: &str,
+) {
     let summary = server
         .get(&who.token, &format!("/api/v1/stats/summary?{query}"))
         .await;
     let html = browser.page(&format!("/crm/stats?{query}")).await;
     let sends = summary["sends"].as_i64().unwrap();
     let tracked = summary["tracked"].as_i64().unwrap();
-    assert_eq!(card(&html, "Total sends"), sends.to_string(), "{} {query}", who.email);
+    assert_eq!(
+        card(&html, "Total sends"),
+        sends.to_string(),
+        "{} {query}",
+        who.email
+    );
     let open_rate = percent(summary["open_rate"].as_f64().unwrap(), tracked);
     assert_eq!(card(&html, "Open rate"), open_rate, "{} {query}", who.email);
     let click_rate = percent(summary["click_rate"].as_f64().unwrap(), tracked);
     assert_eq!(card(&html, "Click rate"), click_rate);
-    assert_eq!(card(&html, "Failed / bounced"), summary["failed"].to_string());
+    assert_eq!(
+        card(&html, "Failed / bounced"),
+        summary["failed"].to_string()
+    );
 
     for view in ["campaigns", "templates"] {
         let api = server
@@ -57,10 +76,20 @@ async fn assert_page_matches_api(server: &TestServer, browser: &Browser, who: &P
             .await;
         let api_rows = api["rows"].as_array().unwrap();
         let page_rows = csv_rows(browser, &format!("view={view}&{query}")).await;
-        assert_eq!(page_rows.len(), api_rows.len(), "{} {view} {query}", who.email);
+        assert_eq!(
+            page_rows.len(),
+            api_rows.len(),
+            "{} {view} {query}",
+            who.email
+        );
         for row in api_rows {
-            let id = row["id"].as_i64().map_or("none".to_string(), |i| i.to_string());
-            let page = page_rows.iter().find(|r| r[0] == id).expect("row on the page");
+            let id = row["id"]
+                .as_i64()
+                .map_or("none".to_string(), |i| i.to_string());
+            let page = page_rows
+                .iter()
+                .find(|r| r[0] == id)
+                .expect("row on the page");
             for (column, field) in [
                 (2, "sends"),
                 (3, "tracked"),
@@ -118,7 +147,10 @@ async fn each_role_sees_its_own_figures_equal_to_the_api() {
         assert!(!html.contains("Peer Deal"));
         let browser = Browser::new(&server);
         browser.sign_in(fixture.rep.email, PASSWORD).await;
-        assert_eq!(card(&browser.page("/crm/stats?range=all").await, "Total sends"), "2");
+        assert_eq!(
+            card(&browser.page("/crm/stats?range=all").await, "Total sends"),
+            "2"
+        );
 
         server.stop().await;
     }
@@ -146,8 +178,13 @@ async fn ranges_follow_the_api_and_live_in_the_url() {
         let custom = browser.page(&format!("/crm/stats?{query}")).await;
         assert_eq!(card(&custom, "Total sends"), "1");
         assert!(custom.contains(&format!("{from} to {to}")));
-        assert_page_matches_api(&server, &browser, &fixture.owner, &format!("from={from}&to={to}"))
-            .await;
+        assert_page_matches_api(
+            &server,
+            &browser,
+            &fixture.owner,
+            &format!("from={from}&to={to}"),
+        )
+        .await;
 
         // A bad range is a friendly page, not a trace.
         let res = browser.get("/crm/stats?range=1y").await;
@@ -193,10 +230,15 @@ async fn drill_down_timeline_and_exports_stay_in_scope() {
         for recipient in listed {
             assert!(html.contains(recipient["email"].as_str().unwrap()));
         }
-        assert!(!html.contains("rep-lead0@example.org"), "the rep's sends are not the partner's");
+        assert!(
+            !html.contains("rep-lead0@example.org"),
+            "the rep's sends are not the partner's"
+        );
 
         let csv = partner
-            .get(&format!("/crm/stats/campaigns/{push}/recipients.csv?range=all"))
+            .get(&format!(
+                "/crm/stats/campaigns/{push}/recipients.csv?range=all"
+            ))
             .await
             .text()
             .await
@@ -212,7 +254,9 @@ async fn drill_down_timeline_and_exports_stay_in_scope() {
 
         let rep = Browser::new(&server);
         rep.sign_in(fixture.rep.email, PASSWORD).await;
-        let res = rep.get(&format!("/crm/sends/{}", fixture.engaged_send)).await;
+        let res = rep
+            .get(&format!("/crm/sends/{}", fixture.engaged_send))
+            .await;
         assert_eq!(res.status(), 404);
         let html = rep
             .page(&format!("/crm/stats/campaigns/{push}?range=all"))
@@ -246,7 +290,10 @@ async fn csrf_throttling_sign_out_and_links() {
         let res = owner.post("/logout", &[]).await;
         assert_eq!(res.status(), 403);
         let res = owner
-            .post("/settings/mailgun", &[("csrf", "forged"), ("signing_key", "k")])
+            .post(
+                "/settings/mailgun",
+                &[("csrf", "forged"), ("signing_key", "k")],
+            )
             .await;
         assert_eq!(res.status(), 403);
         owner.page("/crm/stats").await;
@@ -262,12 +309,19 @@ async fn csrf_throttling_sign_out_and_links() {
         // Five wrong passwords lock the email, even for the right one.
         let guesser = Browser::new(&server);
         for _ in 0..5 {
-            let res = guesser.sign_in(fixture.member.email, "wrong password!").await;
+            let res = guesser
+                .sign_in(fixture.member.email, "wrong password!")
+                .await;
             assert_eq!(res.status(), 401);
         }
         let res = guesser.sign_in(fixture.member.email, PASSWORD).await;
         assert_eq!(res.status(), 429);
-        assert!(res.text().await.unwrap().contains("Too many failed sign-ins"));
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("Too many failed sign-ins")
+        );
 
         // A one-time link signs in once.
         let link = mailtally::web::create_signin_link(
@@ -283,7 +337,12 @@ async fn csrf_throttling_sign_out_and_links() {
         assert!(confirm.contains("Continue"));
         let res = visitor.post(path, &[("csrf", &csrf_of(&confirm))]).await;
         assert_eq!(res.status(), 303);
-        assert!(visitor.page("/crm/stats").await.contains("rep@acme.example"));
+        assert!(
+            visitor
+                .page("/crm/stats")
+                .await
+                .contains("rep@acme.example")
+        );
         let again = Browser::new(&server);
         let res = again.get(path).await;
         assert_eq!(res.status(), 404);
@@ -322,7 +381,9 @@ async fn signing_key_round_trip_never_shows_the_key() {
         let saved = owner.page(&location).await;
         assert!(saved.contains("signing-saved") && saved.contains("account-saved"));
         assert!(saved.contains("mg.acme.example"));
-        let api: Value = server.get(&fixture.owner.token, "/api/v1/settings/mailgun").await;
+        let api: Value = server
+            .get(&fixture.owner.token, "/api/v1/settings/mailgun")
+            .await;
         assert_eq!(api["signing_key"]["set"], true);
         assert_eq!(api["account"]["region"], "eu");
 
@@ -347,7 +408,12 @@ async fn signing_key_round_trip_never_shows_the_key() {
         assert_eq!(rep.get("/settings/mailgun").await.status(), 403);
         let partner = Browser::new(&server);
         partner.sign_in(fixture.partner.email, PASSWORD).await;
-        assert!(partner.page("/settings/mailgun").await.contains("partner team"));
+        assert!(
+            partner
+                .page("/settings/mailgun")
+                .await
+                .contains("partner team")
+        );
 
         // No page or export ever carried a key.
         for path in [

@@ -3,6 +3,7 @@
 mod campaign;
 mod contact;
 mod demo;
+mod purge;
 mod serve;
 mod user;
 
@@ -33,6 +34,8 @@ enum Command {
     Campaign(campaign::CampaignCommand),
     /// Run the main job on real emails: send, play recipients against the tracker, report.
     Demo(demo::DemoArgs),
+    /// Delete raw tracking events older than the retention period now (counters stay).
+    Purge(Config),
 }
 
 impl Cli {
@@ -41,6 +44,7 @@ impl Cli {
             Command::Serve(config) => serve::run(config).await,
             Command::User(command) => user::run(command).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Purge(config) => purge::run(config).await,
             Command::Contact(command) => contact::run(command).await,
             Command::Campaign(command) => campaign::run(command).await,
         }

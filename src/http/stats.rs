@@ -181,7 +181,10 @@ async fn recipients(
         .map(|row| {
             let (mine, rest) = clicked.drain(..).partition(|l| l.send_id == row.send_id);
             clicked = rest;
-            Recipient { row, clicked_links: mine }
+            Recipient {
+                row,
+                clicked_links: mine,
+            }
         })
         .collect();
     Ok(Json(Recipients {

@@ -8,7 +8,7 @@
 //! the same webhook is accepted and applied.
 
 use super::Mailgun;
-use super::effects::{EffectError, Effects, Outcome};
+use super::effects::{Effects, Outcome};
 use super::signature::{self, Signed};
 use super::webhook::Webhook;
 use crate::store::{self, MailgunSend, now_ms};
@@ -49,34 +49,7 @@ impl Mailgun {
         let now = now_ms();
         let send = self.send_of(store, hook).await?;
 
-        let (org_id, team_id) = send
-            .as_ref()
-            .map_or((None, None), |s| (Some(s.org_id), s.team_id));
-        let keys = match org_id {
-            Some(org_id) => self.accounts.signing_keys(org_id, team_id, now).await,
-            None => Ok(self.accounts.platform_signing_keys()),
-        };
-        let keys = keys.map_err(|error| {
-            tracing::error!(%error, "webhook signing keys unavailable");
-            Refused::Untrusted("no key can verify this webhook")
-        })?;
-        let verified = keys
-            .keys
-            .iter()
-            .any(|key| signature::verify(key.expose().as_bytes(), &hook.signed));
-        if !verified {
-            tracing::debug!(
-                send.id = send.as_ref().map(|s| s.id),
-                tier = ?keys.tier,
-                keys = keys.keys.len(),
-                "mailgun webhook signature refused"
-            );
-            return Err(Refused::Untrusted("bad signature"));
-        }
-        if !signature::is_fresh(&hook.signed.timestamp, now, self.max_age_ms) {
-            tracing::warn!(timestamp = %hook.signed.timestamp, "stale mailgun webhook refused");
-            return Err(Refused::Untrusted("stale timestamp"));
-        }
+        self.verify(hook, send.as_ref(), now).await?;
         let forget_tokens_before = now.saturating_sub(self.max_age_ms.saturating_mul(2));
         let token = &hook.signed.token;
         if !store
@@ -103,6 +76,43 @@ impl Mailgun {
         outcome
     }
 
+    /// Checks the signature with the keys of the send's tenant, and the timestamp.
+    async fn verify(
+        &self,
+        hook: &Webhook,
+        send: Option<&MailgunSend>,
+        now: i64,
+    ) -> Result<(), Refused> {
+        let keys = match send {
+            Some(send) => {
+                let keys = self.accounts.signing_keys(send.org_id, send.team_id, now);
+                keys.await.map_err(|error| {
+                    tracing::error!(%error, "webhook signing keys unavailable");
+                    Refused::Untrusted("no key can verify this webhook")
+                })?
+            }
+            None => self.accounts.platform_signing_keys(),
+        };
+        let verified = keys
+            .keys
+            .iter()
+            .any(|key| signature::verify(key.expose().as_bytes(), &hook.signed));
+        if !verified {
+            tracing::debug!(
+                send.id = send.map(|s| s.id),
+                tier = ?keys.tier,
+                keys = keys.keys.len(),
+                "mailgun webhook signature refused"
+            );
+            return Err(Refused::Untrusted("bad signature"));
+        }
+        if !signature::is_fresh(&hook.signed.timestamp, now, self.max_age_ms) {
+            tracing::warn!(timestamp = %hook.signed.timestamp, "stale mailgun webhook refused");
+            return Err(Refused::Untrusted("stale timestamp"));
+        }
+        Ok(())
+    }
+
     async fn apply_once(
         &self,
         effects: &Effects<'_>,
@@ -122,12 +132,13 @@ impl Mailgun {
 
         match effects.apply(send, &hook.event).await {
             Ok(Outcome::Applied) => {
-                tracing::info!(send.id = send.id, event = ?hook.event.kind, "mailgun event applied");
+                let event = &hook.event.kind;
+                tracing::info!(send.id = send.id, ?event, "mailgun event applied");
                 Ok(Accepted::Processed)
             }
             Ok(Outcome::Ignored(why)) => Ok(Accepted::Ignored(why)),
             Err(error) => {
-                log_effect_error(send.id, &error);
+                tracing::error!(%error, send.id = send.id, "mailgun event effects failed");
                 if let Some(id) = event_id
                     && let Err(error) = store.release_mailgun_event(id).await
                 {
@@ -162,10 +173,6 @@ impl Mailgun {
 fn unavailable(error: store::Error) -> Refused {
     tracing::error!(%error, "mailgun webhook storage failed");
     Refused::Unavailable
-}
-
-fn log_effect_error(send_id: i64, error: &EffectError) {
-    tracing::error!(%error, send.id = send_id, "mailgun event effects failed");
 }
 
 /// The first characters of a token, enough to match log lines, never the whole token.

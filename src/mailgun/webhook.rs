@@ -216,21 +216,21 @@ pub fn parse_form(body: &[u8]) -> Result<Webhook, ParseError> {
 }
 
 fn signed_from(field: impl Fn(&str) -> Option<String>) -> Result<Signed, ParseError> {
-    let mut parts = ["timestamp", "token", "signature"].map(|name| field(name));
-    if parts
-        .iter()
-        .any(|p| p.as_ref().is_none_or(|p| p.len() > MAX_SIGNATURE_FIELD))
-    {
-        return Err(malformed(
+    let fits = |part: &String| part.len() <= MAX_SIGNATURE_FIELD;
+    match ["timestamp", "token", "signature"].map(field) {
+        [Some(timestamp), Some(token), Some(signature)]
+            if fits(&timestamp) && fits(&token) && fits(&signature) =>
+        {
+            Ok(Signed {
+                timestamp,
+                token,
+                signature,
+            })
+        }
+        _ => Err(malformed(
             "the signature needs timestamp, token and signature",
-        ));
+        )),
     }
-    let [timestamp, token, signature] = parts.each_mut().map(|p| p.take().unwrap_or_default());
-    Ok(Signed {
-        timestamp,
-        token,
-        signature,
-    })
 }
 
 fn kind_of(name: &str) -> EventKind {

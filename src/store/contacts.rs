@@ -103,8 +103,8 @@ impl ContactRow {
     }
 }
 
-pub(super) const CONTACT_COLUMNS: &str = "c.id, c.org_id, c.email, c.name, c.status, c.status_reason, c.owner_id, c.fields, \
-     c.created_at";
+pub(super) const CONTACT_COLUMNS: &str = "c.id, c.org_id, c.email, c.name, c.status,
+    c.status_reason, c.owner_id, c.fields, c.created_at";
 
 /// A contact to create. The email must already be validated; it is stored lower-case.
 #[derive(Debug, Clone, Default)]

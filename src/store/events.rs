@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use mailtally_classify::{self as classify, Class, Kind, Source, Tally, Verdict};
 
 use super::{Result, Store, begin, with_reader, with_writer};
+use crate::privacy::truncate_ip;
 
 /// How far back the counting rules look when a new hit arrives. Scanner bursts, repeats
 /// and honeypot hits play out within minutes; an hour leaves a wide margin.
@@ -64,13 +65,14 @@ const EVENT_COLUMNS: &str = "id, send_id, kind, position, source, method, user_a
 
 const INSERT_EVENT: &str = "INSERT INTO events (send_id, kind, position, source, method,
         user_agent, ip, prefetch, at, base_class, base_agent, base_reason, class, agent, reason,
-        counted)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+        counted, ip_full)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 
 impl Store {
     /// Stores a batch of hits in one transaction and updates their sends' counters.
-    /// Hits of sends that do not exist are dropped.
-    pub async fn record_batch(&self, batch: &[NewEvent]) -> Result<()> {
+    /// Hits of sends that do not exist are dropped. Client addresses are stored cut to
+    /// their network unless `keep_full_ip`, in which case the retention job cuts them later.
+    pub async fn record_batch(&self, batch: &[NewEvent], keep_full_ip: bool) -> Result<()> {
         let mut by_send: BTreeMap<i64, Vec<&NewEvent>> = BTreeMap::new();
         for event in batch {
             by_send.entry(event.send_id).or_default().push(event);
@@ -127,9 +129,12 @@ impl Store {
                         .await?;
                     }
                 }
-                for event in &folded.events[context.len()..] {
+                let added = folded.events[context.len()..].iter().zip(&folded.added);
+                for (event, hit) in added {
                     let r = &event.request;
                     let (kind, position) = kind_columns(r.kind);
+                    // The rules saw the network only; the full address is kept when asked.
+                    let ip = if keep_full_ip { hit.request.ip } else { r.ip };
                     sqlx::query(INSERT_EVENT)
                         .bind(send_id)
                         .bind(kind)
@@ -137,7 +142,7 @@ impl Store {
                         .bind(source_column(r.source))
                         .bind(r.method.as_str())
                         .bind(r.user_agent.as_str())
-                        .bind(r.ip.map(|ip| ip.to_string()))
+                        .bind(ip.map(|ip| ip.to_string()))
                         .bind(i64::from(r.prefetch))
                         .bind(r.at)
                         .bind(event.base.class.as_str())
@@ -147,6 +152,7 @@ impl Store {
                         .bind(event.verdict.agent.as_deref())
                         .bind(event.verdict.reason.as_str())
                         .bind(i64::from(event.counted))
+                        .bind(i64::from(keep_full_ip && hit.request.ip.is_some()))
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -203,9 +209,11 @@ impl Store {
 }
 
 /// The outcome of folding new hits into a send.
-struct Folded {
+struct Folded<'a> {
     /// The context events, then the new ones, with their final verdicts.
     events: Vec<classify::Event>,
+    /// The new hits, in the order their events follow the context.
+    added: Vec<&'a NewEvent>,
     counters: StoredCounters,
     /// Change of counted clicks per link position.
     link_clicks: HashMap<u32, i64>,
@@ -213,24 +221,27 @@ struct Folded {
 
 /// Applies the counting rules to a send's recent events with and without the new hits,
 /// and adds the difference to the stored counters.
-fn fold(stored: &StoredCounters, context: &[EventRow], hits: &[&NewEvent]) -> Folded {
+fn fold<'a>(stored: &StoredCounters, context: &[EventRow], hits: &[&'a NewEvent]) -> Folded<'a> {
     let mut events: Vec<classify::Event> = context.iter().map(event_from_row).collect();
     let before = classify::tally(stored.created_at, &mut events);
     let links_before = counted_clicks(&events);
 
-    let mut added: Vec<classify::Event> = hits
-        .iter()
-        .map(|hit| classify::Event {
-            request: hit.request.clone(),
+    // New hits go after the context, in time order; the context is already in time order,
+    // and a hit that arrives late is still the latest thing the rules have seen.
+    let mut added = hits.to_vec();
+    added.sort_by_key(|hit| hit.request.at);
+    events.extend(added.iter().map(|hit| {
+        let mut request = hit.request.clone();
+        // The rules compare networks, never full addresses, so that stored events (whose
+        // addresses are cut) and new hits are judged alike.
+        request.ip = request.ip.map(truncate_ip);
+        classify::Event {
+            request,
             base: hit.base.clone(),
             verdict: hit.base.clone(),
             counted: false,
-        })
-        .collect();
-    added.sort_by_key(|e| e.request.at);
-    // New hits go after the context; the context is already in time order and a hit that
-    // arrives late is still the latest thing the rules have seen.
-    events.extend(added);
+        }
+    }));
     let after = classify::tally(stored.created_at, &mut events);
     let mut link_clicks = counted_clicks(&events);
     for (position, count) in links_before {
@@ -241,6 +252,7 @@ fn fold(stored: &StoredCounters, context: &[EventRow], hits: &[&NewEvent]) -> Fo
     Folded {
         counters: apply(stored, &before, &after),
         events,
+        added,
         link_clicks,
     }
 }
@@ -327,7 +339,11 @@ fn event_from_row(row: &EventRow) -> classify::Event {
             source,
             method: row.method.clone(),
             user_agent: row.user_agent.clone(),
-            ip: row.ip.as_deref().and_then(|ip| ip.parse().ok()),
+            ip: row
+                .ip
+                .as_deref()
+                .and_then(|ip| ip.parse().ok())
+                .map(truncate_ip),
             prefetch: row.prefetch != 0,
             at: row.at,
         },

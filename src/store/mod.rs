@@ -14,6 +14,7 @@ mod crm_templates;
 mod enrollments;
 mod events;
 mod mailgun;
+mod retention;
 mod sends;
 mod series;
 mod sessions;

@@ -36,6 +36,10 @@ pub struct SendRow {
     pub filtered: i64,
     pub first_opened_at: Option<i64>,
     pub first_clicked_at: Option<i64>,
+    /// Raw events before this time (unix ms) were purged by the retention job, at
+    /// `events_purged_at`; the counters above still include them.
+    pub events_purged_before: Option<i64>,
+    pub events_purged_at: Option<i64>,
 }
 
 /// A tracked link position of a send.
@@ -57,7 +61,8 @@ pub struct ClickedLink {
 
 pub(super) const SEND_COLUMNS: &str = "s.id, s.org_id, s.sender_id, s.contact_id, s.campaign_id,
     s.template_id, s.to_email, s.subject, s.tracked, s.status, s.error, s.created_at, s.opens,
-    s.clicks, s.mpp_opens, s.filtered, s.first_opened_at, s.first_clicked_at";
+    s.clicks, s.mpp_opens, s.filtered, s.first_opened_at, s.first_clicked_at,
+    s.events_purged_before, s.events_purged_at";
 
 impl Store {
     /// Logs a new send, creating its contact, campaign and template on first use.

@@ -3,5 +3,5 @@
 pub mod recorder;
 pub mod token;
 
-pub use recorder::Recorder;
+pub use recorder::{AddressPolicy, Recorder};
 pub use token::{TokenKey, Tracked};

@@ -34,11 +34,29 @@ pub struct Recorder {
     queue: mpsc::Sender<Job>,
 }
 
+/// What the recorder keeps of a client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressPolicy {
+    /// Only the network (IPv4 /24, IPv6 /48): the default.
+    NetworkOnly,
+    /// The full address, cut to its network later by the retention job.
+    FullForAWhile,
+}
+
 impl Recorder {
-    /// Starts the writer task on the current runtime.
+    /// Starts the writer task on the current runtime, keeping only addresses' networks.
     pub fn start(store: Store) -> Recorder {
+        Recorder::start_with(store, AddressPolicy::NetworkOnly)
+    }
+
+    /// Starts the writer task with an address policy.
+    pub fn start_with(store: Store, policy: AddressPolicy) -> Recorder {
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(write_batches(store, jobs));
+        tokio::spawn(write_batches(
+            store,
+            jobs,
+            policy == AddressPolicy::FullForAWhile,
+        ));
         Recorder { queue }
     }
 
@@ -53,11 +71,11 @@ impl Recorder {
     }
 }
 
-async fn write_batches(store: Store, mut jobs: mpsc::Receiver<Job>) {
+async fn write_batches(store: Store, mut jobs: mpsc::Receiver<Job>, keep_full_ip: bool) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let events: Vec<NewEvent> = batch.iter().map(|job| job.event.clone()).collect();
-        let outcome = commit(&store, &events).await;
+        let outcome = commit(&store, &events, keep_full_ip).await;
         for job in batch.drain(..) {
             // A handler that gave up waiting has nobody to tell.
             let _ = job
@@ -68,9 +86,9 @@ async fn write_batches(store: Store, mut jobs: mpsc::Receiver<Job>) {
     tracing::debug!("recorder stopped: every handle is gone");
 }
 
-async fn commit(store: &Store, events: &[NewEvent]) -> Result<(), ()> {
+async fn commit(store: &Store, events: &[NewEvent], keep_full_ip: bool) -> Result<(), ()> {
     for attempt in 1..=ATTEMPTS {
-        match store.record_batch(events).await {
+        match store.record_batch(events, keep_full_ip).await {
             Ok(()) => {
                 tracing::trace!(events = events.len(), "committed tracking batch");
                 return Ok(());

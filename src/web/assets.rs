@@ -12,7 +12,10 @@ const APP_JS: &str = include_str!("assets/app.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/assets/app.css", get(|| asset("text/css; charset=utf-8", APP_CSS)))
+        .route(
+            "/assets/app.css",
+            get(|| asset("text/css; charset=utf-8", APP_CSS)),
+        )
         .route(
             "/assets/app.js",
             get(|| asset("text/javascript; charset=utf-8", APP_JS)),
@@ -22,7 +25,10 @@ pub fn router() -> Router<AppState> {
 /// Assets are not versioned in their URL, so browsers keep them only briefly.
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
-        [(CONTENT_TYPE, content_type), (CACHE_CONTROL, "public, max-age=300")],
+        [
+            (CONTENT_TYPE, content_type),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
         body,
     )
 }

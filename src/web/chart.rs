@@ -29,7 +29,8 @@ impl Series {
     pub fn fill(counts: &[DayCount], first: i64, last: i64) -> Series {
         let first = counts.first().map_or(first, |c| c.day.min(first));
         let last = counts.last().map_or(last, |c| c.day.max(last));
-        let first = first.max(last - MAX_DAYS + 1);
+        // At least a week, so a single day still draws as lines.
+        let first = first.min(last - 6).max(last - MAX_DAYS + 1);
         let mut days: Vec<DayCount> = (first..=last)
             .map(|day| DayCount {
                 day,
@@ -79,7 +80,7 @@ impl Series {
         let _ = write!(
             svg,
             "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" \
-            aria-labelledby=\"chart-title\" preserveAspectRatio=\"none\">\
+            aria-labelledby=\"chart-title\">\
             <title id=\"chart-title\">First opens ({}) and first clicks ({}) per day</title>",
             self.total_opened(),
             self.total_clicked()
@@ -151,8 +152,8 @@ mod tests {
             },
         ];
         let series = Series::fill(&counts, 9, 14);
-        assert_eq!(series.days.len(), 6);
-        assert_eq!(series.days[1].opened, 3);
+        assert_eq!(series.days.len(), 7);
+        assert_eq!(series.days[2].opened, 3);
         assert_eq!(series.total_opened(), 4);
         assert_eq!(series.active_days().len(), 2);
         let svg = series.svg();

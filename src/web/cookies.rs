@@ -44,14 +44,7 @@ pub fn set(name: &str, value: &str, options: CookieOptions) -> String {
 
 /// A `Set-Cookie` value that deletes cookie `name`.
 pub fn clear(name: &str, secure: bool) -> String {
-    set(
-        name,
-        "",
-        CookieOptions {
-            secure,
-            max_age: 0,
-        },
-    )
+    set(name, "", CookieOptions { secure, max_age: 0 })
 }
 
 #[cfg(test)]
@@ -63,7 +56,10 @@ mod tests {
     #[test]
     fn reads_and_writes_cookies() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; mt_session=abc; mt_tz=-60"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; mt_session=abc; mt_tz=-60"),
+        );
         assert_eq!(get(&headers, SESSION), Some("abc"));
         assert_eq!(get(&headers, TZ), Some("-60"));
         assert_eq!(get(&headers, ANON_CSRF), None);

@@ -5,11 +5,11 @@
 //! under the same scope; a send outside the viewer's scope is "not found", as in the API.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
 use super::error::{PageError, PageResult};
@@ -270,10 +270,8 @@ async fn timeline(
         return Err(PageError::NotFound);
     }
     let tz = Tz::of_request(query.tz.as_deref(), &headers);
-    let (links, events) = tokio::try_join!(
-        state.store.links(send_id),
-        state.store.events(send_id),
-    )?;
+    let (links, events) =
+        tokio::try_join!(state.store.links(send_id), state.store.events(send_id),)?;
 
     let url_of = |position: Option<i64>| {
         let link = position.and_then(|p| links.iter().find(|l| l.position == p));
@@ -290,10 +288,17 @@ async fn timeline(
     };
     let back_href = query.href(&format!("{}/{view}/{key}", stats_page::PATH), &[]);
     let page = TimelinePage {
-        chrome: Chrome::new(&signed_in, Tab::Stats, format!("Timeline of {}", send.to_email)),
+        chrome: Chrome::new(
+            &signed_in,
+            Tab::Stats,
+            format!("Timeline of {}", send.to_email),
+        ),
         sent_at: tz.datetime_seconds(send.created_at),
         tz_label: tz.label(),
-        links: links.iter().map(|l| (l.position, l.url.clone(), l.clicks)).collect(),
+        links: links
+            .iter()
+            .map(|l| (l.position, l.url.clone(), l.clicks))
+            .collect(),
         events,
         back_href,
         send,

@@ -2,12 +2,12 @@
 //! Rates are fractions (0.4251), as in the stats API. Text cells that a spreadsheet would
 //! take for a formula are prefixed with `'`.
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use super::drill::{DrillQuery, Group, load_recipients};
 use super::error::{PageError, PageResult};
@@ -47,7 +47,10 @@ fn csv_response(filename: &str, writer: csv::Writer<Vec<u8>>) -> PageResult<Resp
         .into_response())
 }
 
-fn write_row<const N: usize>(writer: &mut csv::Writer<Vec<u8>>, row: [String; N]) -> PageResult<()> {
+fn write_row<const N: usize>(
+    writer: &mut csv::Writer<Vec<u8>>,
+    row: [String; N],
+) -> PageResult<()> {
     writer
         .write_record(row)
         .map_err(|e| PageError::Internal(e.into()))
@@ -67,8 +70,20 @@ async fn table_csv(
     write_row(
         &mut writer,
         [
-            "id", "name", "sends", "tracked", "untracked", "opened", "open_rate", "mpp_opens",
-            "mpp_share", "clicked", "click_rate", "failed", "complaints", "unsubscribes",
+            "id",
+            "name",
+            "sends",
+            "tracked",
+            "untracked",
+            "opened",
+            "open_rate",
+            "mpp_opens",
+            "mpp_share",
+            "clicked",
+            "click_rate",
+            "failed",
+            "complaints",
+            "unsubscribes",
             "filtered",
         ]
         .map(String::from),
@@ -122,8 +137,18 @@ async fn recipients_csv(
     write_row(
         &mut writer,
         [
-            "send_id", "email", "status", "tracked", "sent_at", "opens", "mpp_opens", "clicks",
-            "filtered", "first_opened_at", "first_clicked_at", "last_activity_at",
+            "send_id",
+            "email",
+            "status",
+            "tracked",
+            "sent_at",
+            "opens",
+            "mpp_opens",
+            "clicks",
+            "filtered",
+            "first_opened_at",
+            "first_clicked_at",
+            "last_activity_at",
             "clicked_links",
         ]
         .map(String::from),
@@ -158,7 +183,11 @@ async fn recipients_csv(
             break;
         }
     }
-    let filename = format!("mailtally-{}-{}-recipients.csv", group.view.noun(), group.key);
+    let filename = format!(
+        "mailtally-{}-{}-recipients.csv",
+        group.view.noun(),
+        group.key
+    );
     tracing::info!(recipients = offset, "recipients exported");
     csv_response(&filename, writer)
 }

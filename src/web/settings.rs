@@ -7,11 +7,11 @@
 //! saved key. Show/Hide reveals what is being typed; Clear removes the saved key.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
 use super::error::{PageError, PageResult};
@@ -111,7 +111,10 @@ async fn page(
             verifies your webhooks."
             .to_string(),
         Some(tier) if tier != view.tenant => {
-            format!("No key of your own is saved: {} key verifies your webhooks.", tier_name(tier))
+            format!(
+                "No key of your own is saved: {} key verifies your webhooks.",
+                tier_name(tier)
+            )
         }
         Some(_) => "Your key verifies your webhooks.".to_string(),
         None => "No signing key applies: Mailgun webhooks for your sends are refused until a \
@@ -176,9 +179,18 @@ async fn save_settings(
     let accounts = &state.mailgun.accounts;
     let now = now_ms();
     if change.clear_signing_key || change.clear_account {
-        clear(&state, tenant, change.clear_signing_key, change.clear_account).await?;
+        clear(
+            &state,
+            tenant,
+            change.clear_signing_key,
+            change.clear_account,
+        )
+        .await?;
     }
-    let (key_given, account_given) = (change.update.signing_key.is_some(), change.update.account.is_some());
+    let (key_given, account_given) = (
+        change.update.signing_key.is_some(),
+        change.update.account.is_some(),
+    );
     if key_given || account_given {
         accounts
             .update(tenant, change.update, now)
@@ -222,7 +234,9 @@ impl Change {
             None
         } else {
             if !is_domain(&domain) {
-                return Err("Enter the sending domain (like mg.example.com) with the API key.".into());
+                return Err(
+                    "Enter the sending domain (like mg.example.com) with the API key.".into(),
+                );
             }
             if !is_key_like(api_key) {
                 return Err("The API key must be 1 to 256 visible characters.".into());
@@ -258,7 +272,9 @@ fn is_key_like(key: &str) -> bool {
 fn is_domain(domain: &str) -> bool {
     (3..=253).contains(&domain.len())
         && domain.contains('.')
-        && domain.split('.').all(|label| (1..=63).contains(&label.len()))
+        && domain
+            .split('.')
+            .all(|label| (1..=63).contains(&label.len()))
         && domain
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')

@@ -8,12 +8,12 @@
 use std::net::SocketAddr;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 
 use super::cookies;
@@ -130,7 +130,14 @@ async fn sign_in(
             "Too many failed sign-ins. Try again in {minutes} minute{}.",
             if minutes == 1 { "" } else { "s" }
         );
-        return refuse(&state, &headers, email, StatusCode::TOO_MANY_REQUESTS, error).await;
+        return refuse(
+            &state,
+            &headers,
+            email,
+            StatusCode::TOO_MANY_REQUESTS,
+            error,
+        )
+        .await;
     }
 
     let candidates = store.password_users(&email).await?;
@@ -205,7 +212,10 @@ async fn show_link(
     Ok(anonymous_page(status, page.render()?, cookie))
 }
 
-async fn use_link(State(state): State<AppState>, Path(token): Path<String>) -> PageResult<Response> {
+async fn use_link(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> PageResult<Response> {
     let user_id = match state.store.consume_signin_link(&token_hash(&token)).await {
         Ok(user_id) => user_id,
         Err(crate::store::Error::NotFound) => {

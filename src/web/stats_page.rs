@@ -5,11 +5,11 @@
 //! stats API's scope, with the API's `Range` parser, so its figures are the API's.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -195,7 +195,12 @@ async fn stats_tab(
     let (summary, rows, daily) = tokio::try_join!(
         async { Ok::<_, PageError>(state.store.stats_summary(scope, window).await?) },
         load_rows(&state, &signed_in, &resolution),
-        async { Ok(state.store.stats_daily(scope, window, tz.offset_ms()).await?) },
+        async {
+            Ok(state
+                .store
+                .stats_daily(scope, window, tz.offset_ms())
+                .await?)
+        },
     )?;
     let summary = Figures::from(&summary);
 

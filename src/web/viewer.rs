@@ -123,9 +123,7 @@ impl RangeParams {
         }
         let (from, to) = (given(&self.from), given(&self.to));
         let range = match given(&self.range) {
-            Some("custom") | None if from.is_some() || to.is_some() => {
-                Range::parse(None, from, to)
-            }
+            Some("custom") | None if from.is_some() || to.is_some() => Range::parse(None, from, to),
             Some("custom") => {
                 let why = "pick a from and a to date for a custom range";
                 return Err(PageError::BadRequest(format!("Range: {why}.")));
@@ -231,7 +229,11 @@ mod tests {
         assert_eq!(resolved.window.from, utc_midnight - 3_600_000);
         assert_eq!(resolved.window.to - resolved.window.from, DAY_MS);
 
-        assert!(params(Some("custom"), None, None).resolve(paris, now).is_err());
+        assert!(
+            params(Some("custom"), None, None)
+                .resolve(paris, now)
+                .is_err()
+        );
         assert!(params(Some("1y"), None, None).resolve(paris, now).is_err());
         let default = params(None, None, None).resolve(paris, now).unwrap();
         assert_eq!(default.choice, "30d");

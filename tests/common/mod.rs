@@ -68,6 +68,7 @@ pub async fn test_config(backend: &Backend, data_dir: PathBuf, tracking: bool) -
         public_base_url: None,
         tracking_enabled: tracking,
         retention_days: 90,
+        full_ip_hours: 0,
         secret: Some("a test secret of sufficient length".into()),
         trusted_proxies: Vec::new(),
         from: "Test Sender <sender@example.com>".into(),
@@ -231,4 +232,27 @@ pub fn tracked_urls(body: &str, base: &str, kind: &str) -> Vec<String> {
         rest = &tail[end..];
     }
     found
+}
+
+/// Runs one SQL statement straight on the test server's database, for arranging what the
+/// API cannot, such as sends and events from days ago.
+pub async fn raw_sql(server: &TestServer, sql: &str) {
+    use sqlx::Executor;
+
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match &server.config.database_url {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            pool.execute(sql).await.unwrap();
+            pool.close().await;
+        }
+        None => {
+            let path = server.config.data_dir.join("mailtally.db");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display()))
+                .await
+                .unwrap();
+            pool.execute(sql).await.unwrap();
+            pool.close().await;
+        }
+    }
 }

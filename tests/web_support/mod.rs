@@ -144,7 +144,10 @@ pub async fn seed(server: &TestServer, backend: &Backend) -> Fixture {
     exec(
         server,
         backend,
-        &format!("UPDATE sends SET created_at = created_at - {} WHERE id = {old_send}", 40 * day),
+        &format!(
+            "UPDATE sends SET created_at = created_at - {} WHERE id = {old_send}",
+            40 * day
+        ),
     )
     .await;
     exec(

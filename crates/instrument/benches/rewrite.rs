@@ -45,9 +45,16 @@ fn instrumented(html: &[u8]) -> usize {
         footer_html: "<p><a href=\"https://t.example/u/abcdef0123456789\">Unsubscribe</a></p>",
         footer_text: "\nUnsubscribe: https://t.example/u/abcdef0123456789\n",
     };
-    instrument(&Email { html, text: None, known_utf8: false }, &settings)
-        .html
-        .len()
+    instrument(
+        &Email {
+            html,
+            text: None,
+            known_utf8: false,
+        },
+        &settings,
+    )
+    .html
+    .len()
 }
 
 /// MB/s of `run` over all of `emails`, repeated for at least `budget`.

@@ -27,7 +27,14 @@ fn instrument_with(html: &[u8], text: Option<&str>, honeypot: Option<&str>) -> I
         footer_html: "<p>F</p>",
         footer_text: "\nF",
     };
-    instrument(&Email { html, text, known_utf8: false }, &settings)
+    instrument(
+        &Email {
+            html,
+            text,
+            known_utf8: false,
+        },
+        &settings,
+    )
 }
 
 /// Instruments `html` without a honeypot and compares the whole output; `{P}` in `expected`

@@ -197,6 +197,7 @@ async fn start_server(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<Runn
         public_base_url: None,
         tracking_enabled: true,
         retention_days: 90,
+        full_ip_hours: 0,
         secret: None,
         trusted_proxies: loopback,
         from: "Demo Co <hello@demo.example>".into(),

@@ -31,7 +31,14 @@ pub fn run(html: &[u8], text: Option<&str>) -> Instrumented {
         footer_html: FOOTER_HTML,
         footer_text: FOOTER_TEXT,
     };
-    instrument(&Email { html, text, known_utf8: false }, &settings)
+    instrument(
+        &Email {
+            html,
+            text,
+            known_utf8: false,
+        },
+        &settings,
+    )
 }
 
 /// The pixel markup's opening, which must occur exactly once.
