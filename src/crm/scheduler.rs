@@ -3,6 +3,7 @@
 //! and recorded before it is sent (see `store::enrollments`).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -250,26 +251,23 @@ impl Scheduler {
 
 impl Lookups {
     async fn campaign(&mut self, store: &Store, id: i64) -> store::Result<&Campaign> {
-        if !self.campaigns.contains_key(&id) {
-            let campaign = store.campaign(id).await?;
-            self.campaigns.insert(id, campaign);
-        }
-        Ok(&self.campaigns[&id])
+        Ok(match self.campaigns.entry(id) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(store.campaign(id).await?),
+        })
     }
 
     async fn template(&mut self, store: &Store, id: i64) -> store::Result<&Template> {
-        if !self.templates.contains_key(&id) {
-            let template = store.template(id).await?;
-            self.templates.insert(id, template);
-        }
-        Ok(&self.templates[&id])
+        Ok(match self.templates.entry(id) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(store.template(id).await?),
+        })
     }
 
     async fn sender(&mut self, store: &Store, id: i64) -> store::Result<&User> {
-        if !self.senders.contains_key(&id) {
-            let user = store.user_by_id(id).await?;
-            self.senders.insert(id, user);
-        }
-        Ok(&self.senders[&id])
+        Ok(match self.senders.entry(id) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(store.user_by_id(id).await?),
+        })
     }
 }

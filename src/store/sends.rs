@@ -239,9 +239,13 @@ impl Store {
 
     /// Unsubscribes the contact a send went to, and stops its campaigns.
     pub async fn unsubscribe_send(&self, send_id: i64) -> Result<()> {
+        const MARK: &str = "UPDATE sends SET unsubscribed_at = $1
+            WHERE id = $2 AND unsubscribed_at IS NULL";
         let contact_id = self.send(send_id).await?.contact_id;
-        self.unsubscribe_contact(contact_id, "unsubscribe_link")
-            .await?;
+        with_writer!(self, |pool| {
+            sqlx::query(MARK).bind(now_ms()).bind(send_id).execute(pool).await?;
+        });
+        self.unsubscribe_contact(contact_id, "unsubscribe_link").await?;
         self.unenroll_contact(contact_id).await
     }
 }

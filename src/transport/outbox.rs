@@ -27,9 +27,8 @@ impl Transport for Outbox {
             let partial = self.dir.join(format!(".{}.eml.partial", message.send_id));
             tokio::fs::write(&partial, &bytes).await.map_err(failed)?;
             tokio::fs::rename(&partial, &path).await.map_err(failed)?;
-            Ok(Delivered {
-                provider_id: Some(path.display().to_string()),
-            })
+            // A file has no provider id; the send id names it already.
+            Ok(Delivered::default())
         })
     }
 }
