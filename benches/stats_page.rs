@@ -82,16 +82,20 @@ fn seed_sql(org_id: i64, sender_id: i64, contact_id: &str, count: usize) -> Vec<
     statements
 }
 
-async fn run_sql<'c, E>(executor: E, statements: &[String])
-where
-    E: Executor<'c> + Copy,
-{
-    for sql in statements {
-        executor
-            .execute(sqlx::AssertSqlSafe(sql.clone()))
-            .await
-            .expect("seeding");
-    }
+/// Runs each statement in one transaction on `$pool`, then refreshes the planner's stats.
+macro_rules! run_sql {
+    ($pool:expr, $statements:expr) => {{
+        let mut tx = $pool.begin().await.unwrap();
+        for sql in $statements {
+            (&mut *tx)
+                .execute(sqlx::AssertSqlSafe(sql.clone()))
+                .await
+                .expect("seeding");
+        }
+        tx.commit().await.unwrap();
+        $pool.execute("ANALYZE").await.unwrap();
+        $pool.close().await;
+    }};
 }
 
 async fn seed(server: &TestServer, backend: &Backend, owner_id: i64, sends: usize) {
@@ -119,20 +123,12 @@ async fn seed(server: &TestServer, backend: &Backend, owner_id: i64, sends: usiz
             let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
                 .await
                 .unwrap();
-            let mut tx = pool.begin().await.unwrap();
-            run_sql(&mut *tx, &statements).await;
-            tx.commit().await.unwrap();
-            pool.execute("ANALYZE").await.unwrap();
-            pool.close().await;
+            run_sql!(pool, &statements);
         }
         Backend::Postgres(_) => {
             let url = server.config.database_url.clone().unwrap();
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let mut tx = pool.begin().await.unwrap();
-            run_sql(&mut *tx, &statements).await;
-            tx.commit().await.unwrap();
-            pool.execute("ANALYZE").await.unwrap();
-            pool.close().await;
+            run_sql!(pool, &statements);
         }
     }
 }

@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = mailtally::cli::Cli::parse();
-    mailtally::cli::init_logging();
+    mailtally::cli::init_logging(cli.default_log_filter());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -63,12 +63,8 @@ async fn act(store: &Store, actor: &Actor, command: &CampaignCommand) -> anyhow:
         CampaignCommand::Show { id, .. } => {
             let campaign = campaign_of(store, &user, *id).await?;
             let counts = store.campaign_counts(&campaign).await?;
-            println!(
-                "{} ({}), tag {:?}",
-                campaign.name,
-                campaign.kind.as_str(),
-                campaign.tag
-            );
+            let tag = campaign.tag.as_deref().unwrap_or("none");
+            println!("{} ({}), tag {tag}", campaign.name, campaign.kind.as_str());
             println!(
                 "enrolled {}: active {}, finished {}, stopped {}",
                 counts.enrolled, counts.active, counts.finished, counts.stopped

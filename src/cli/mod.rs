@@ -51,12 +51,23 @@ impl Cli {
     }
 }
 
-/// Logs to stderr, `info` by default, quieter for chatty dependencies; `RUST_LOG` overrides.
-pub fn init_logging() {
+impl Cli {
+    /// The log filter when `RUST_LOG` is unset: `info` for the server, quieter for
+    /// commands whose output is their report.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Serve(_) => "info,sqlx=warn,tower_http=warn,hyper=warn",
+            _ => "warn",
+        }
+    }
+}
+
+/// Logs to stderr with `default_filter` unless `RUST_LOG` says otherwise.
+pub fn init_logging(default_filter: &str) {
     use tracing_subscriber::EnvFilter;
 
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(default_filter));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

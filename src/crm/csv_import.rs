@@ -1,7 +1,8 @@
 //! Reading a contact CSV: a header row, then one contact per row.
 //!
 //! Columns: `email` (required), `name` (or `first_name` and `last_name`, joined), `tags`
-//! (separated by `;` or `,`), and any other column is a custom field of that name. Every
+//! (separated by `;` or `,`), `no_track` (`true`/`false`, `yes`/`no`, `1`/`0`; empty
+//! leaves it as it is), and any other column is a custom field of that name. Every
 //! row is checked before anything is stored, and every bad row is reported with its line
 //! number; `Store::import_contacts` then stores all rows in one transaction or none.
 
@@ -119,6 +120,7 @@ struct Columns {
     first_name: Option<usize>,
     last_name: Option<usize>,
     tags: Option<usize>,
+    no_track: Option<usize>,
     fields: Vec<(usize, String)>,
     width: usize,
 }
@@ -137,7 +139,7 @@ impl Columns {
             }
             if !matches!(
                 key.as_str(),
-                "email" | "name" | "first_name" | "last_name" | "tags"
+                "email" | "name" | "first_name" | "last_name" | "tags" | "no_track"
             ) {
                 let one = BTreeMap::from([(header.trim().to_string(), String::new())]);
                 super::check_fields(&one)?;
@@ -153,6 +155,7 @@ impl Columns {
             first_name: seen.get("first_name").copied(),
             last_name: seen.get("last_name").copied(),
             tags: seen.get("tags").copied(),
+            no_track: seen.get("no_track").copied(),
             fields,
             width: headers.len(),
         })
@@ -195,6 +198,12 @@ impl Columns {
             })
             .collect();
         super::check_fields(&fields)?;
+        let no_track = match cell(self.no_track).to_ascii_lowercase().as_str() {
+            "" => None,
+            "true" | "yes" | "1" => Some(true),
+            "false" | "no" | "0" => Some(false),
+            other => return Err(format!("no_track {other:?} is not true or false")),
+        };
 
         Ok(ImportRow {
             line,
@@ -202,6 +211,7 @@ impl Columns {
             name,
             fields,
             tags,
+            no_track,
         })
     }
 }
@@ -225,6 +235,26 @@ mod tests {
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[1].line, 4, "{rows:?}");
         assert!(rows[1].fields.is_empty());
+    }
+
+    #[test]
+    fn reads_the_tracking_choice() {
+        let csv = "email,no_track
+                   a@example.org,yes
+                   b@example.org,
+                   c@example.org,False
+";
+        let rows = parse(csv.as_bytes()).unwrap();
+        let choices: Vec<Option<bool>> = rows.iter().map(|r| r.no_track).collect();
+        assert_eq!(choices, [Some(true), None, Some(false)]);
+        assert!(rows[0].fields.is_empty(), "no_track is not a custom field");
+        let errors = parse(
+            b"email,no_track
+a@example.org,maybe
+",
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].line, 2);
     }
 
     #[test]

@@ -124,11 +124,14 @@ pub enum Composition<'a> {
     Written(render::Parts<'a>),
 }
 
-/// Renders a composition for a contact into a draft for `Mailer::send`.
+/// Renders a composition for a contact into a draft for `Mailer::send`. `track` false
+/// sends it untracked (a campaign or step that opted out); the contact's own opt-out is
+/// applied by the send path.
 pub fn draft_for(
     composition: Composition<'_>,
     contact: &Contact,
     campaign: Option<&str>,
+    track: bool,
 ) -> Result<Draft, render::RenderError> {
     let (parts, template) = match composition {
         Composition::Template(t) => {
@@ -150,16 +153,19 @@ pub fn draft_for(
         text: rendered.text,
         campaign: campaign.map(str::to_string),
         template,
+        track,
     })
 }
 
 /// Sends one CRM email to one contact as `sender`: refused with `Suppressed` (naming the
 /// reason) when the contact may not be emailed, rendered, then through the send path.
+/// `track` false sends it untracked.
 pub async fn send_to_contact(
     mailer: &Mailer,
     sender: &User,
     contact: &Contact,
     composition: Composition<'_>,
+    track: bool,
 ) -> Result<Report, SendError> {
     if !contact.is_active() {
         let reason = contact
@@ -171,8 +177,8 @@ pub async fn send_to_contact(
             contact.status
         )));
     }
-    let draft =
-        draft_for(composition, contact, None).map_err(|e| SendError::Invalid(e.to_string()))?;
+    let draft = draft_for(composition, contact, None, track)
+        .map_err(|e| SendError::Invalid(e.to_string()))?;
     mailer.send(sender, &draft).await
 }
 

@@ -85,6 +85,8 @@ pub fn check(parts: &Parts<'_>) -> Result<(), RenderError> {
         owner_id: None,
         fields: BTreeMap::new(),
         tags: Vec::new(),
+        no_track: false,
+        erased_at: None,
         created_at: 0,
     };
     render(parts, &sample).map(|_| ())
@@ -161,6 +163,8 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             tags: Vec::new(),
+            no_track: false,
+            erased_at: None,
             created_at: 0,
         }
     }

@@ -227,7 +227,9 @@ impl Scheduler {
         let sender = lookups.sender(store, campaign.sender_id).await?.clone();
 
         let composition = Composition::Template(&template);
-        let draft = match draft_for(composition, &contact, Some(&campaign.name)) {
+        // A campaign or one of its steps may opt out of tracking.
+        let track = campaign.track && campaign_step.track;
+        let draft = match draft_for(composition, &contact, Some(&campaign.name), track) {
             Ok(draft) => draft,
             Err(error) => return Ok(Done::failed(None, error.to_string())),
         };

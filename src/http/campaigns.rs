@@ -14,7 +14,7 @@ use super::json::JsonBody;
 use super::{ApiError, AppState};
 use crate::crm;
 use crate::store::{
-    self, Campaign, CampaignCounts, CampaignKind, EnrollReport, Enrollment, NewCampaign,
+    self, Campaign, CampaignCounts, CampaignKind, EnrollReport, Enrollment, NewCampaign, NewStep,
     OwnerScope, User,
 };
 
@@ -67,6 +67,8 @@ struct CreateBody {
     tag: Option<String>,
     /// The user the emails are sent as; the caller unless an owner or admin names another.
     sender_id: Option<i64>,
+    /// `false` sends every email of the campaign untracked.
+    track: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +79,8 @@ struct StepBody {
     delay: Option<String>,
     /// Or the same in milliseconds.
     delay_ms: Option<i64>,
+    /// `false` sends this step's emails untracked.
+    track: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -97,7 +101,11 @@ async fn create_campaign(
         return Err(bad("`name` must be 1 to 200 characters".into()));
     }
     let steps = match (body.kind, body.template_id, body.steps.is_empty()) {
-        (CampaignKind::Broadcast, Some(template_id), true) => vec![(template_id, 0)],
+        (CampaignKind::Broadcast, Some(template_id), true) => vec![NewStep {
+            template_id,
+            delay_ms: 0,
+            track: true,
+        }],
         (CampaignKind::Broadcast, _, _) => {
             return Err(bad(
                 "a broadcast takes a `template_id` and no `steps`".into()
@@ -106,7 +114,13 @@ async fn create_campaign(
         (CampaignKind::Drip, None, false) if body.steps.len() <= MAX_STEPS => body
             .steps
             .iter()
-            .map(|step| Ok((step.template_id, step_delay(step)?)))
+            .map(|step| {
+                Ok(NewStep {
+                    template_id: step.template_id,
+                    delay_ms: step_delay(step)?,
+                    track: step.track.unwrap_or(true),
+                })
+            })
             .collect::<Result<Vec<_>, String>>()
             .map_err(bad)?,
         (CampaignKind::Drip, _, _) => {
@@ -130,6 +144,7 @@ async fn create_campaign(
         owner_id: user.id,
         sender_id,
         tag,
+        track: body.track.unwrap_or(true),
         steps,
     };
     let campaign = match state.store.create_campaign(user.org_id, &new).await {
@@ -145,6 +160,7 @@ async fn create_campaign(
         campaign.id = campaign.id,
         kind = campaign.kind.as_str(),
         steps = campaign.steps.len(),
+        track = campaign.track,
         user.id = user.id,
         "campaign created"
     );

@@ -1,6 +1,9 @@
 //! `/api/v1/contacts`: list (with an `email` filter), create, show and update contacts,
 //! import them from CSV, and send one a CRM email. Callers manage the contacts their role
 //! covers: owners and admins the organisation's, everyone else the ones they own.
+//!
+//! A recipient's rights, for owners and admins only: `GET .../{id}/export` answers
+//! everything stored about a contact, `POST .../{id}/erase` erases its personal data.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +20,7 @@ use super::auth::Caller;
 use super::json::JsonBody;
 use super::{ApiError, AppState};
 use crate::crm::{self, Composition, csv_import, render};
+use crate::privacy;
 use crate::store::{
     self, BlockReason, Contact, ContactFilter, ContactPatch, ImportOutcome, NewContact, OwnerScope,
     User,
@@ -31,6 +35,8 @@ pub fn router() -> Router<AppState> {
             get(show_contact).patch(update_contact),
         )
         .route("/api/v1/contacts/{id}/send", post(send_to_contact))
+        .route("/api/v1/contacts/{id}/export", get(export_contact))
+        .route("/api/v1/contacts/{id}/erase", post(erase_contact))
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +95,9 @@ struct CreateBody {
     tags: Vec<String>,
     /// Owners and admins may give the contact to another user; it is the caller's otherwise.
     owner_id: Option<i64>,
+    /// "Don't track me": every send to the contact goes untracked.
+    #[serde(default)]
+    no_track: bool,
 }
 
 async fn create_contact(
@@ -113,6 +122,7 @@ async fn create_contact(
         owner_id: Some(owner_id),
         fields: body.fields,
         tags,
+        no_track: body.no_track,
     };
     let contact = state.store.create_contact(user.org_id, &new).await?;
     tracing::info!(
@@ -143,6 +153,8 @@ struct UpdateBody {
     /// `blocked` or `unsubscribed` stop all email and every campaign; `active` lifts a
     /// manual block only.
     status: Option<String>,
+    /// `true`: "don't track me", honoured by every later send; `false` lifts it.
+    no_track: Option<bool>,
 }
 
 async fn update_contact(
@@ -152,6 +164,12 @@ async fn update_contact(
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<Contact>, ApiError> {
     let contact = visible_contact(&state, &user, &id).await?;
+    if contact.erased_at.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "contact {} was erased and cannot be changed",
+            contact.id
+        )));
+    }
     if let Some(name) = &body.name {
         check_name(name)?;
     }
@@ -177,6 +195,7 @@ async fn update_contact(
         fields: body.fields,
         tags,
         owner_id,
+        no_track: body.no_track,
     };
     let contact = state.store.update_contact(contact.id, &patch).await?;
     tracing::info!(
@@ -269,6 +288,8 @@ struct SendBody {
     subject: Option<String>,
     html: Option<String>,
     text: Option<String>,
+    /// `false` sends this one email untracked.
+    track: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -310,7 +331,8 @@ async fn send_to_contact(
         }
     };
 
-    let report = crm::send_to_contact(&state.mailer, &user, &contact, composition).await?;
+    let track = body.track.unwrap_or(true);
+    let report = crm::send_to_contact(&state.mailer, &user, &contact, composition, track).await?;
     tracing::info!(
         contact.id = contact.id,
         send.id = report.id,
@@ -329,6 +351,56 @@ fn answer(report: crate::sending::Report) -> (StatusCode, Json<SendAnswer>) {
         warnings: report.warnings,
     };
     (StatusCode::CREATED, Json(answer))
+}
+
+/// Owners and admins answer for the organisation's data; nobody else exports or erases it.
+fn check_rights_officer(user: &User) -> Result<(), ApiError> {
+    if !user.role.sees_whole_org() {
+        return Err(ApiError::Forbidden(
+            "only owners and admins export or erase a contact's data".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Everything stored about one contact, as JSON: the contact with its tags, fields and
+/// tracking choice, every send with its counters, links and raw events, and enrollments.
+async fn export_contact(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<store::ContactExport>, ApiError> {
+    check_rights_officer(&user)?;
+    let contact = visible_contact(&state, &user, &id).await?;
+    let export = state.store.export_contact(contact.id).await?;
+    tracing::info!(
+        contact.id = contact.id,
+        user.id = user.id,
+        sends = export.sends.len(),
+        "contact exported"
+    );
+    Ok(Json(export))
+}
+
+/// Erases a contact's personal data and raw events; its counters stay, so campaign totals
+/// do not change, and it is blocked for good. Erasing again answers the same, with
+/// `already_erased`.
+async fn erase_contact(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<privacy::rights::Erasure>, ApiError> {
+    check_rights_officer(&user)?;
+    let contact = visible_contact(&state, &user, &id).await?;
+    let erasure =
+        privacy::rights::erase(&state.store, state.mailer.transport.as_ref(), contact.id).await?;
+    tracing::info!(
+        contact.id = contact.id,
+        user.id = user.id,
+        already = erasure.store.already_erased,
+        "contact erasure requested"
+    );
+    Ok(Json(erasure))
 }
 
 /// The contact with this id, if the caller manages it; 404 otherwise, so callers cannot

@@ -29,6 +29,8 @@ struct SendBody {
     text: Option<String>,
     campaign: Option<String>,
     template: Option<String>,
+    /// `false` sends this one email untracked, whatever the server's setting.
+    track: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -76,6 +78,7 @@ async fn create_send(
         text: body.text,
         campaign: body.campaign,
         template: body.template,
+        track: body.track.unwrap_or(true),
     };
     let report = state.mailer.send(&user, &draft).await?;
 

@@ -65,6 +65,13 @@ impl Mailgun {
             tracing::debug!(event = ?hook.event.kind, "mailgun event for no send of ours");
             return Ok(Accepted::Ignored("no send matches the event"));
         };
+        if send.contact_erased {
+            tracing::debug!(
+                send.id = send.id,
+                "mailgun event for an erased contact ignored"
+            );
+            return Ok(Accepted::Ignored("the recipient's data was erased"));
+        }
         let outcome = self.apply_once(effects, &send, hook).await;
         if outcome.is_err() {
             // Let Mailgun's retry through; if this fails too, the retry is refused as a

@@ -3,6 +3,7 @@
 //! What is collected and for how long is written down in docs/privacy.md.
 
 pub mod retention;
+pub mod rights;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -22,6 +22,9 @@ pub struct Draft {
     pub text: Option<String>,
     pub campaign: Option<String>,
     pub template: Option<String>,
+    /// `false` opts this one send out of tracking. Tracking also needs
+    /// `EMAIL_TRACKING_ENABLED` and a contact that did not opt out (see `Mailer::send`).
+    pub track: bool,
 }
 
 /// What happened to a send, for the caller.
@@ -71,6 +74,9 @@ pub struct Mailer {
 impl Mailer {
     /// Sends one email as `sender`. A transport failure is recorded on the send and
     /// reported, not returned as an error: the send exists either way.
+    ///
+    /// The send is tracked only when tracking is enabled, the draft asks for it, and the
+    /// contact has not opted out (`Store::insert_send` checks that in its transaction).
     pub async fn send(&self, sender: &User, draft: &Draft) -> Result<Report, SendError> {
         validate(draft)?;
 
@@ -84,7 +90,7 @@ impl Mailer {
                 subject: &draft.subject,
                 campaign: draft.campaign.as_deref(),
                 template: draft.template.as_deref(),
-                tracked: self.tracking_enabled,
+                tracked: self.tracking_enabled && draft.track,
             })
             .await?;
         let send_id = row.id;

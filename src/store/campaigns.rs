@@ -32,6 +32,8 @@ pub struct Step {
     pub template_id: i64,
     /// Wait after the step before (after enrolling, for the first step).
     pub delay_ms: i64,
+    /// `false` when this step's emails go out untracked.
+    pub track: bool,
 }
 
 /// A campaign with its steps.
@@ -46,6 +48,8 @@ pub struct Campaign {
     pub sender_id: i64,
     /// Contacts with this tag are enrolled on launch.
     pub tag: Option<String>,
+    /// `false` when every email of the campaign goes out untracked.
+    pub track: bool,
     pub created_at: i64,
     pub steps: Vec<Step>,
 }
@@ -59,6 +63,7 @@ struct CampaignRow {
     owner_id: Option<i64>,
     sender_id: i64,
     tag: Option<String>,
+    track: bool,
     created_at: i64,
 }
 
@@ -76,6 +81,7 @@ impl CampaignRow {
             owner_id: self.owner_id,
             sender_id: self.sender_id,
             tag: self.tag,
+            track: self.track,
             created_at: self.created_at,
             steps,
         }
@@ -90,8 +96,19 @@ pub struct NewCampaign {
     pub owner_id: i64,
     pub sender_id: i64,
     pub tag: Option<String>,
-    /// `(template_id, delay_ms)` in order.
-    pub steps: Vec<(i64, i64)>,
+    /// `false` sends every email of the campaign untracked.
+    pub track: bool,
+    /// In order.
+    pub steps: Vec<NewStep>,
+}
+
+/// One step of a campaign to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewStep {
+    pub template_id: i64,
+    pub delay_ms: i64,
+    /// `false` sends this step's emails untracked.
+    pub track: bool,
 }
 
 /// How far a campaign's contacts got.
@@ -119,7 +136,8 @@ pub struct StepCounts {
     pub pending: i64,
 }
 
-const CAMPAIGN_COLUMNS: &str = "id, org_id, name, kind, owner_id, sender_id, tag, created_at";
+const CAMPAIGN_COLUMNS: &str =
+    "id, org_id, name, kind, owner_id, sender_id, tag, track = 1 AS track, created_at";
 
 impl Store {
     /// Creates a campaign and its steps; `Conflict` when the name is taken, `NotFound`
@@ -128,16 +146,16 @@ impl Store {
         const TEMPLATE_OK: &str = "SELECT COUNT(*) FROM templates
             WHERE id = $1 AND org_id = $2 AND subject IS NOT NULL";
         const INSERT: &str = "INSERT INTO campaigns (org_id, name, kind, owner_id, sender_id,
-                tag, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+                tag, created_at, track)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
         const STEP: &str = "INSERT INTO campaign_steps (campaign_id, position, template_id,
-                delay_ms) VALUES ($1, $2, $3, $4)";
+                delay_ms, track) VALUES ($1, $2, $3, $4, $5)";
 
         let created: Result<i64> = with_writer!(self, |pool| async {
             let mut tx = begin!(pool).await?;
-            for (template_id, _) in &new.steps {
+            for step in &new.steps {
                 let found: i64 = sqlx::query_scalar(TEMPLATE_OK)
-                    .bind(template_id)
+                    .bind(step.template_id)
                     .bind(org_id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -153,14 +171,16 @@ impl Store {
                 .bind(new.sender_id)
                 .bind(&new.tag)
                 .bind(now_ms())
+                .bind(i64::from(new.track))
                 .fetch_one(&mut *tx)
                 .await?;
-            for (position, (template_id, delay_ms)) in new.steps.iter().enumerate() {
+            for (position, step) in new.steps.iter().enumerate() {
                 sqlx::query(STEP)
                     .bind(id)
                     .bind(position as i64)
-                    .bind(template_id)
-                    .bind(delay_ms)
+                    .bind(step.template_id)
+                    .bind(step.delay_ms)
+                    .bind(i64::from(step.track))
                     .execute(&mut *tx)
                     .await?;
             }
@@ -182,8 +202,8 @@ impl Store {
     pub async fn campaign(&self, id: i64) -> Result<Campaign> {
         let sql =
             format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1 AND kind IS NOT NULL");
-        const STEPS: &str = "SELECT position, template_id, delay_ms FROM campaign_steps
-            WHERE campaign_id = $1 ORDER BY position";
+        const STEPS: &str = "SELECT position, template_id, delay_ms, track = 1 AS track
+            FROM campaign_steps WHERE campaign_id = $1 ORDER BY position";
         let (row, steps) = with_writer!(self, |pool| {
             let row: CampaignRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)

@@ -19,6 +19,8 @@ pub struct ImportRow {
     pub fields: BTreeMap<String, String>,
     /// Added to an existing contact's tags.
     pub tags: Vec<String>,
+    /// "Don't track me"; `None` keeps an existing contact's choice (a new one is tracked).
+    pub no_track: Option<bool>,
 }
 
 /// A row the import refused, by line of the file.
@@ -55,10 +57,12 @@ impl Store {
         const FIND: &str =
             "SELECT id, owner_id, fields FROM contacts WHERE org_id = $1 AND email = $2";
         const INSERT: &str = "INSERT INTO contacts (org_id, email, name, owner_id, fields,
-                created_at)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+                created_at, no_track)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
         const UPDATE: &str = "UPDATE contacts
-            SET name = CASE WHEN $1 = '' THEN name ELSE $1 END, fields = $2 WHERE id = $3";
+            SET name = CASE WHEN $1 = '' THEN name ELSE $1 END, fields = $2,
+                no_track = COALESCE($4, no_track)
+            WHERE id = $3";
 
         let now = now_ms();
         let mut report = ImportReport::default();
@@ -87,6 +91,7 @@ impl Store {
                             .bind(&row.name)
                             .bind(fields_json(&merged))
                             .bind(id)
+                            .bind(row.no_track.map(i64::from))
                             .execute(&mut *tx)
                             .await?;
                         report.updated += 1;
@@ -100,6 +105,7 @@ impl Store {
                             .bind(importer)
                             .bind(fields_json(&row.fields))
                             .bind(now)
+                            .bind(i64::from(row.no_track.unwrap_or(false)))
                             .fetch_one(&mut *tx)
                             .await?;
                         report.created += 1;

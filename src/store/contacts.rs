@@ -61,6 +61,10 @@ pub struct Contact {
     pub owner_id: Option<i64>,
     pub fields: BTreeMap<String, String>,
     pub tags: Vec<String>,
+    /// The contact asked not to be tracked: every later send to it goes untracked.
+    pub no_track: bool,
+    /// When its personal data was erased; an erased contact is never emailed again.
+    pub erased_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -80,6 +84,8 @@ pub(super) struct ContactRow {
     status_reason: Option<String>,
     owner_id: Option<i64>,
     fields: String,
+    no_track: i64,
+    erased_at: Option<i64>,
     created_at: i64,
 }
 
@@ -98,13 +104,15 @@ impl ContactRow {
             owner_id: self.owner_id,
             fields,
             tags,
+            no_track: self.no_track != 0,
+            erased_at: self.erased_at,
             created_at: self.created_at,
         }
     }
 }
 
 pub(super) const CONTACT_COLUMNS: &str = "c.id, c.org_id, c.email, c.name, c.status,
-    c.status_reason, c.owner_id, c.fields, c.created_at";
+    c.status_reason, c.owner_id, c.fields, c.no_track, c.erased_at, c.created_at";
 
 /// A contact to create. The email must already be validated; it is stored lower-case.
 #[derive(Debug, Clone, Default)]
@@ -114,6 +122,8 @@ pub struct NewContact {
     pub owner_id: Option<i64>,
     pub fields: BTreeMap<String, String>,
     pub tags: Vec<String>,
+    /// "Don't track me": every send to the contact goes untracked.
+    pub no_track: bool,
 }
 
 /// What an update changes; `None` leaves a part as it is.
@@ -125,6 +135,7 @@ pub struct ContactPatch {
     /// Replaces every tag.
     pub tags: Option<Vec<String>>,
     pub owner_id: Option<i64>,
+    pub no_track: Option<bool>,
 }
 
 /// Which contacts a list shows, oldest first, `limit` after the id `after`.
@@ -141,8 +152,8 @@ impl Store {
     /// Creates a contact; `Conflict` when the organisation has one with this email.
     pub async fn create_contact(&self, org_id: i64, new: &NewContact) -> Result<Contact> {
         const INSERT: &str = "INSERT INTO contacts (org_id, email, name, owner_id, fields,
-                created_at)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+                created_at, no_track)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
         let email = new.email.trim().to_ascii_lowercase();
         let fields = fields_json(&new.fields);
         // In an async block, so a unique violation comes back here to be worded.
@@ -155,6 +166,7 @@ impl Store {
                 .bind(new.owner_id)
                 .bind(&fields)
                 .bind(now_ms())
+                .bind(i64::from(new.no_track))
                 .fetch_one(&mut *tx)
                 .await?;
             for tag in &new.tags {
@@ -257,10 +269,11 @@ impl Store {
             .collect())
     }
 
-    /// Changes a contact's name, fields, tags or owner.
+    /// Changes a contact's name, fields, tags, owner or tracking choice.
     pub async fn update_contact(&self, id: i64, patch: &ContactPatch) -> Result<Contact> {
         const UPDATE: &str = "UPDATE contacts SET name = COALESCE($1, name),
-                fields = COALESCE($2, fields), owner_id = COALESCE($3, owner_id)
+                fields = COALESCE($2, fields), owner_id = COALESCE($3, owner_id),
+                no_track = COALESCE($5, no_track)
             WHERE id = $4";
         const CLEAR_TAGS: &str = "DELETE FROM contact_tags WHERE contact_id = $1";
         let fields = patch.fields.as_ref().map(fields_json);
@@ -271,6 +284,7 @@ impl Store {
                 .bind(&fields)
                 .bind(patch.owner_id)
                 .bind(id)
+                .bind(patch.no_track.map(i64::from))
                 .execute(&mut *tx)
                 .await?;
             if updated.rows_affected() == 0 {

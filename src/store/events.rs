@@ -70,19 +70,24 @@ const INSERT_EVENT: &str = "INSERT INTO events (send_id, kind, position, source,
 
 impl Store {
     /// Stores a batch of hits in one transaction and updates their sends' counters.
-    /// Hits of sends that do not exist are dropped. Client addresses are stored cut to
+    /// Hits of sends that do not exist, or whose contact was erased, are dropped. Client addresses are stored cut to
     /// their network unless `keep_full_ip`, in which case the retention job cuts them later.
     pub async fn record_batch(&self, batch: &[NewEvent], keep_full_ip: bool) -> Result<()> {
         let mut by_send: BTreeMap<i64, Vec<&NewEvent>> = BTreeMap::new();
         for event in batch {
             by_send.entry(event.send_id).or_default().push(event);
         }
+        // Hits on the sends of an erased contact are dropped like hits on no send: nothing
+        // about the person is stored again, and the figures stay as they were.
         let lock_sql = if self.is_postgres() {
             "SELECT created_at, opens, clicks, mpp_opens, filtered, first_opened_at,
-                first_clicked_at FROM sends WHERE id = $1 FOR UPDATE"
+                first_clicked_at FROM sends WHERE id = $1 AND NOT EXISTS (SELECT 1
+                    FROM contacts c WHERE c.id = sends.contact_id AND c.erased_at IS NOT NULL)
+            FOR UPDATE"
         } else {
             "SELECT created_at, opens, clicks, mpp_opens, filtered, first_opened_at,
-                first_clicked_at FROM sends WHERE id = $1"
+                first_clicked_at FROM sends WHERE id = $1 AND NOT EXISTS (SELECT 1
+                    FROM contacts c WHERE c.id = sends.contact_id AND c.erased_at IS NOT NULL)"
         };
         let context_sql = format!(
             "SELECT {EVENT_COLUMNS} FROM (SELECT {EVENT_COLUMNS} FROM events

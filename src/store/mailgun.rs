@@ -32,6 +32,8 @@ pub struct MailgunSend {
     pub team_id: Option<i64>,
     pub contact_id: i64,
     pub created_at: i64,
+    /// The contact's personal data was erased: the event is verified, then ignored.
+    pub contact_erased: bool,
 }
 
 /// A send's delivery outcome as Mailgun reported it, with its contact's state.
@@ -58,11 +60,12 @@ const SETTINGS_COLUMNS: &str = "tenant_kind, tenant_id, org_id, signing_key,
     signing_key_set_at, previous_signing_key, previous_key_until, domain, api_key, region,
     base_url, account_set_at, updated_at";
 
-/// The send columns plus its partner team, from the sender's role.
+/// The send columns plus its partner team, from the sender's role, and whether its contact
+/// was erased.
 const SEND_SELECT: &str = "SELECT s.id, s.org_id,
         CASE WHEN u.role = $1 THEN u.id WHEN u.role = $2 THEN u.partner_id END AS team_id,
-        s.contact_id, s.created_at
-    FROM sends s JOIN users u ON u.id = s.sender_id";
+        s.contact_id, s.created_at, c.erased_at IS NOT NULL AS contact_erased
+    FROM sends s JOIN users u ON u.id = s.sender_id JOIN contacts c ON c.id = s.contact_id";
 
 impl Store {
     /// The Mailgun settings of one tenant, if it has any.

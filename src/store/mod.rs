@@ -15,6 +15,7 @@ mod enrollments;
 mod events;
 mod mailgun;
 mod retention;
+mod rights;
 mod sends;
 mod series;
 mod sessions;
@@ -30,13 +31,19 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use campaigns::{Campaign, CampaignCounts, CampaignKind, NewCampaign, Step, StepCounts};
+pub use campaigns::{
+    Campaign, CampaignCounts, CampaignKind, NewCampaign, NewStep, Step, StepCounts,
+};
 pub use contact_import::{ImportOutcome, ImportReport, ImportRow, RowError};
 pub use contacts::{BlockReason, Contact, ContactFilter, ContactPatch, NewContact, OwnerScope};
 pub use crm_templates::{Template, TemplateContent, TemplatePatch};
 pub use enrollments::{ClaimedStep, EnrollReport, Enrollment, StepOutcome};
 pub use events::{EventRow, NewEvent, StoredCounters};
 pub use mailgun::{DeliveryState, MailgunSend, MailgunSettingsRow};
+pub use rights::{
+    ContactExport, ErasureReport, ExportedEnrollment, ExportedSend, ExportedSendRow, ExportedStep,
+    ProviderEvent, erased_email, erased_url,
+};
 pub use sends::{ClickedLink, LinkRow, NewSend, SendRow};
 pub use series::{DayCount, LastActivity};
 pub use sessions::{PasswordRow, SessionRow, ThrottleRule};

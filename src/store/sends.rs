@@ -12,6 +12,7 @@ pub struct NewSend<'a> {
     pub subject: &'a str,
     pub campaign: Option<&'a str>,
     pub template: Option<&'a str>,
+    /// Whether the send may be tracked; a contact that opted out turns it off.
     pub tracked: bool,
 }
 
@@ -66,12 +67,14 @@ pub(super) const SEND_COLUMNS: &str = "s.id, s.org_id, s.sender_id, s.contact_id
 
 impl Store {
     /// Logs a new send, creating its contact, campaign and template on first use.
-    /// Fails with `Conflict` when the contact may not be emailed.
+    /// Fails with `Conflict` when the contact may not be emailed. The send is tracked only
+    /// if `send.tracked` and the contact has not asked not to be (`no_track`).
     pub async fn insert_send(&self, send: &NewSend<'_>) -> Result<SendRow> {
         // A contact first met through a send belongs to its sender (see `OwnerScope`).
         const CONTACT: &str = "INSERT INTO contacts (org_id, email, name, created_at, owner_id)
             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, email) DO NOTHING";
-        const CONTACT_ID: &str = "SELECT id, status FROM contacts WHERE org_id = $1 AND email = $2";
+        const CONTACT_ID: &str =
+            "SELECT id, status, no_track FROM contacts WHERE org_id = $1 AND email = $2";
         const CAMPAIGN: &str = "INSERT INTO campaigns (org_id, name, created_at)
             VALUES ($1, $2, $3) ON CONFLICT (org_id, name) DO NOTHING";
         const CAMPAIGN_ID: &str = "SELECT id FROM campaigns WHERE org_id = $1 AND name = $2";
@@ -94,7 +97,7 @@ impl Store {
                 .bind(send.sender_id)
                 .execute(&mut *tx)
                 .await?;
-            let (contact_id, status): (i64, String) = sqlx::query_as(CONTACT_ID)
+            let (contact_id, status, no_track): (i64, String, i64) = sqlx::query_as(CONTACT_ID)
                 .bind(send.org_id)
                 .bind(&email)
                 .fetch_one(&mut *tx)
@@ -142,7 +145,7 @@ impl Store {
                 .bind(template_id)
                 .bind(&email)
                 .bind(send.subject)
-                .bind(i64::from(send.tracked))
+                .bind(i64::from(send.tracked && no_track == 0))
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -239,13 +242,20 @@ impl Store {
 
     /// Unsubscribes the contact a send went to, and stops its campaigns.
     pub async fn unsubscribe_send(&self, send_id: i64) -> Result<()> {
+        // An erased contact's sends keep the figures they had when it was erased.
         const MARK: &str = "UPDATE sends SET unsubscribed_at = $1
-            WHERE id = $2 AND unsubscribed_at IS NULL";
+            WHERE id = $2 AND unsubscribed_at IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c
+                WHERE c.id = sends.contact_id AND c.erased_at IS NOT NULL)";
         let contact_id = self.send(send_id).await?.contact_id;
         with_writer!(self, |pool| {
-            sqlx::query(MARK).bind(now_ms()).bind(send_id).execute(pool).await?;
+            sqlx::query(MARK)
+                .bind(now_ms())
+                .bind(send_id)
+                .execute(pool)
+                .await?;
         });
-        self.unsubscribe_contact(contact_id, "unsubscribe_link").await?;
+        self.unsubscribe_contact(contact_id, "unsubscribe_link")
+            .await?;
         self.unenroll_contact(contact_id).await
     }
 }

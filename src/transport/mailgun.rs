@@ -160,6 +160,15 @@ impl Transport for MailgunTransport {
             }
         })
     }
+
+    /// Mailgun keeps its own logs, which its account holder manages; only the fallback
+    /// may hold copies here.
+    fn forget<'a>(&'a self, send_ids: &'a [i64]) -> super::ForgetFuture<'a> {
+        match &self.fallback {
+            Some(fallback) => fallback.forget(send_ids),
+            None => Box::pin(async { Ok(0) }),
+        }
+    }
 }
 
 fn messages_url(account: &Account) -> Result<reqwest::Url, TransportError> {

@@ -52,7 +52,15 @@ pub enum TransportError {
 pub type DeliverFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Delivered, TransportError>> + Send + 'a>>;
 
+pub type ForgetFuture<'a> = Pin<Box<dyn Future<Output = std::io::Result<u64>> + Send + 'a>>;
+
 /// Hands messages to whatever carries them.
 pub trait Transport: Send + Sync {
     fn deliver<'a>(&'a self, message: &'a Outgoing) -> DeliverFuture<'a>;
+
+    /// Deletes every copy this transport kept of these sends' messages, for an erasure;
+    /// returns how many it deleted. Transports that keep no copy delete nothing.
+    fn forget<'a>(&'a self, _send_ids: &'a [i64]) -> ForgetFuture<'a> {
+        Box::pin(async { Ok(0) })
+    }
 }

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{DeliverFuture, Delivered, Outgoing, Transport, TransportError, build_message};
+use super::{
+    DeliverFuture, Delivered, ForgetFuture, Outgoing, Transport, TransportError, build_message,
+};
 
 /// Writes each message to `DIR/{send_id}.eml`.
 #[derive(Debug, Clone)]
@@ -29,6 +31,21 @@ impl Transport for Outbox {
             tokio::fs::rename(&partial, &path).await.map_err(failed)?;
             // A file has no provider id; the send id names it already.
             Ok(Delivered::default())
+        })
+    }
+
+    fn forget<'a>(&'a self, send_ids: &'a [i64]) -> ForgetFuture<'a> {
+        Box::pin(async move {
+            let mut deleted = 0;
+            for send_id in send_ids {
+                let path = self.dir.join(format!("{send_id}.eml"));
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => deleted += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(deleted)
         })
     }
 }

@@ -114,6 +114,20 @@ impl TestServer {
         }
     }
 
+    /// Stops the server and starts another on the same database and data directory, its
+    /// config changed by `change` (such as tracking turned on): what an operator does.
+    pub async fn restart_with(self, change: impl FnOnce(&mut Config)) -> TestServer {
+        let TestServer {
+            running,
+            mut config,
+            _dir,
+            ..
+        } = self;
+        running.stop().await.unwrap();
+        change(&mut config);
+        TestServer::start_on(config, _dir).await
+    }
+
     pub fn store(&self) -> &Store {
         &self.running.state.store
     }

@@ -79,15 +79,16 @@ impl Crowd {
         }
     }
 
-    pub fn recipient_address(&self, i: usize) -> String {
-        let domain = match i % 10 {
+    /// The address of the demo's `n`th recipient; its domain decides who reads it.
+    pub fn recipient_address(n: usize) -> String {
+        let domain = match n % 10 {
             0..=2 => "icloud.example",
             3..=5 => "gmail.example",
             6 | 7 => "acme-corp.example",
             8 => "yahoo.example",
             _ => "hotmail.example",
         };
-        format!("reader{}@{domain}", self.at_delivery.len())
+        format!("reader{n}@{domain}")
     }
 
     /// Decides who will come for one send, and notes what that should count.

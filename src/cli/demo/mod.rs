@@ -5,6 +5,7 @@
 //! HTTP API, plays a realistic crowd of recipients, proxies and scanners against the
 //! tracking endpoints over HTTP, and prints the stats table beside what it played.
 
+mod crm;
 mod crowd;
 mod report;
 
@@ -109,12 +110,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .build()
         .context("building the HTTP client")?;
     let mut crowd = crowd::Crowd::new(http.clone(), base.clone(), running.state.tokens.clone());
+    let mut recipient = 0;
     for (campaign, template, sender, recipients) in PLAN {
         let (template_name, html) = EMAILS[template];
         let label = campaign.unwrap_or("(no campaign)");
         println!("sending {recipients} x {template_name:?} as {sender} ({label})");
         for i in 0..recipients {
-            let to = crowd.recipient_address(i);
+            let to = crowd::Crowd::recipient_address(recipient);
+            recipient += 1;
             let body = serde_json::json!({
                 "to": to,
                 "to_name": format!("Reader {i}"),
@@ -147,6 +150,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             );
         }
     }
+
+    crm::run(&http, &base, &token_of("partner@demo.example"), &mut crowd).await?;
 
     println!(
         "playing {} visits against the tracker over HTTP ...",
