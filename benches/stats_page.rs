@@ -173,6 +173,35 @@ fn report(label: &str, mut times: Vec<Duration>) -> Duration {
     median
 }
 
+/// Each store query of the page alone, to see where the time goes.
+async fn time_queries(server: &TestServer, owner_id: i64) {
+    use mailtally::stats::Range;
+    use mailtally::store::GroupBy;
+
+    let owner = server.store().user_by_id(owner_id).await.unwrap();
+    let scope = mailtally::http::Caller(owner).scope();
+    let window = Range::All.window(time::OffsetDateTime::now_utc());
+    let store = server.store();
+    for (label, run) in [("stats_summary", 0), ("stats_rows", 1), ("stats_daily", 2)] {
+        let mut times = Vec::with_capacity(ROUNDS);
+        for _ in 0..ROUNDS {
+            let started = Instant::now();
+            match run {
+                0 => drop(store.stats_summary(scope, window).await.unwrap()),
+                1 => drop(
+                    store
+                        .stats_rows(scope, window, GroupBy::Campaign)
+                        .await
+                        .unwrap(),
+                ),
+                _ => drop(store.stats_daily(scope, window, 0).await.unwrap()),
+            }
+            times.push(started.elapsed());
+        }
+        report(&format!("store.{label} (all time, alone)"), times);
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let sends: usize = std::env::var("STATS_BENCH_SENDS")
@@ -204,6 +233,7 @@ async fn main() {
             started.elapsed().as_secs_f64()
         );
         let cookie = sign_in(&server, "owner@bench.example", "bench password 123").await;
+        time_queries(&server, owner_id).await;
 
         let mut worst = Duration::ZERO;
         for query in [

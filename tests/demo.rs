@@ -32,6 +32,14 @@ fn the_demo_counts_exactly_what_its_crowd_did() {
     let outbox = dir.path().join("demo/outbox");
     let sent = std::fs::read_dir(&outbox).unwrap().count();
     // 130 one-off sends, a broadcast to 24 contacts and three drip steps to 12.
-    assert_eq!(sent, 130 + 24 + 3 * 12, "one .eml per send in {}", outbox.display());
-    assert!(stdout.contains("step 3 of 3 sent to 12 contacts"), "{stdout}");
+    assert_eq!(
+        sent,
+        130 + 24 + 3 * 12,
+        "one .eml per send in {}",
+        outbox.display()
+    );
+    assert!(
+        stdout.contains("step 3 of 3 sent to 12 contacts"),
+        "{stdout}"
+    );
 }

@@ -70,8 +70,9 @@ const INSERT_EVENT: &str = "INSERT INTO events (send_id, kind, position, source,
 
 impl Store {
     /// Stores a batch of hits in one transaction and updates their sends' counters.
-    /// Hits of sends that do not exist, or whose contact was erased, are dropped. Client addresses are stored cut to
-    /// their network unless `keep_full_ip`, in which case the retention job cuts them later.
+    /// Hits of sends that do not exist, or whose contact was erased, are dropped. Client
+    /// addresses are stored cut to their network unless `keep_full_ip`, in which case the
+    /// retention job cuts them later.
     pub async fn record_batch(&self, batch: &[NewEvent], keep_full_ip: bool) -> Result<()> {
         let mut by_send: BTreeMap<i64, Vec<&NewEvent>> = BTreeMap::new();
         for event in batch {

@@ -55,16 +55,29 @@ struct Api<'a> {
 }
 
 impl Api<'_> {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         request = request.bearer_auth(self.token);
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let res = request.send().await.with_context(|| format!("{method} {path}"))?;
+        let res = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
         let status = res.status();
         let text = res.text().await?;
-        anyhow::ensure!(status.is_success(), "{method} {path} answered {status}: {text}");
+        anyhow::ensure!(
+            status.is_success(),
+            "{method} {path} answered {status}: {text}"
+        );
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -85,11 +98,19 @@ pub async fn run(
     partner_token: &str,
     crowd: &mut Crowd,
 ) -> anyhow::Result<()> {
-    let api = Api { http, base, token: partner_token };
+    let api = Api {
+        http,
+        base,
+        token: partner_token,
+    };
 
     let mut csv = String::from("email,name,company,tags\n");
     for i in 0..CONTACTS {
-        let tags = if i < TRIAL { "newsletter;trial" } else { "newsletter" };
+        let tags = if i < TRIAL {
+            "newsletter;trial"
+        } else {
+            "newsletter"
+        };
         let email = Crowd::recipient_address(1000 + i);
         csv.push_str(&format!("{email},Contact {i},Company {},{tags}\n", i % 5));
     }
@@ -100,13 +121,20 @@ pub async fn run(
         .body(csv)
         .send()
         .await?;
-    anyhow::ensure!(res.status().is_success(), "contact import answered {}", res.status());
+    anyhow::ensure!(
+        res.status().is_success(),
+        "contact import answered {}",
+        res.status()
+    );
     println!("imported {CONTACTS} contacts from CSV ({TRIAL} on a trial)");
 
     let mut template_ids = Vec::new();
     for (name, subject, html) in TEMPLATES {
         let created = api
-            .post("/api/v1/templates", json!({ "name": name, "subject": subject, "html": html }))
+            .post(
+                "/api/v1/templates",
+                json!({ "name": name, "subject": subject, "html": html }),
+            )
             .await?;
         template_ids.push(created["id"].as_i64().context("a template id")?);
     }
@@ -121,7 +149,9 @@ pub async fn run(
     let steps: Vec<Value> = template_ids[1..]
         .iter()
         .enumerate()
-        .map(|(i, id)| json!({ "template_id": id, "delay": if i == 0 { "0s" } else { STEP_DELAY } }))
+        .map(
+            |(i, id)| json!({ "template_id": id, "delay": if i == 0 { "0s" } else { STEP_DELAY } }),
+        )
         .collect();
     let drip = api
         .post(
@@ -129,9 +159,13 @@ pub async fn run(
             json!({ "name": "Trial onboarding", "kind": "drip", "steps": steps, "tag": "trial" }),
         )
         .await?;
-    let ids = [broadcast["id"].as_i64().unwrap_or(0), drip["id"].as_i64().unwrap_or(0)];
+    let ids = [
+        broadcast["id"].as_i64().unwrap_or(0),
+        drip["id"].as_i64().unwrap_or(0),
+    ];
     for id in ids {
-        api.post(&format!("/api/v1/campaigns/{id}/launch"), json!({})).await?;
+        api.post(&format!("/api/v1/campaigns/{id}/launch"), json!({}))
+            .await?;
     }
     println!(
         "launched a broadcast and a three-step drip ({STEP_DELAY} between steps); \
@@ -148,16 +182,27 @@ pub async fn run(
 }
 
 /// Polls a campaign until each of its `steps` has gone to `contacts` contacts.
-async fn wait_until_sent(api: &Api<'_>, id: i64, contacts: i64, steps: usize) -> anyhow::Result<()> {
+async fn wait_until_sent(
+    api: &Api<'_>,
+    id: i64,
+    contacts: i64,
+    steps: usize,
+) -> anyhow::Result<()> {
     let mut reported = 0;
     for _ in 0..120 {
         let campaign = api.get(&format!("/api/v1/campaigns/{id}")).await?;
         let empty = Vec::new();
         let counts = campaign["counts"]["steps"].as_array().unwrap_or(&empty);
-        let done = counts.iter().filter(|s| s["sent"].as_i64() == Some(contacts)).count();
+        let done = counts
+            .iter()
+            .filter(|s| s["sent"].as_i64() == Some(contacts))
+            .count();
         while reported < done {
             reported += 1;
-            println!("  {} step {reported} of {steps} sent to {contacts} contacts", campaign["name"]);
+            println!(
+                "  {} step {reported} of {steps} sent to {contacts} contacts",
+                campaign["name"]
+            );
         }
         if done == steps {
             return Ok(());
@@ -168,7 +213,12 @@ async fn wait_until_sent(api: &Api<'_>, id: i64, contacts: i64, steps: usize) ->
 }
 
 /// Hands every send of a campaign to the crowd.
-async fn plan_campaign(api: &Api<'_>, crowd: &mut Crowd, id: i64, label: &str) -> anyhow::Result<()> {
+async fn plan_campaign(
+    api: &Api<'_>,
+    crowd: &mut Crowd,
+    id: i64,
+    label: &str,
+) -> anyhow::Result<()> {
     let path = format!("/api/v1/stats/campaigns/{id}/recipients?range=all&per_page=500");
     let page = api.get(&path).await?;
     let empty = Vec::new();
