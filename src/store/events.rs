@@ -63,109 +63,220 @@ pub struct StoredCounters {
 const EVENT_COLUMNS: &str = "id, send_id, kind, position, source, method, user_agent, ip,
     prefetch, at, base_class, base_agent, base_reason, class, agent, reason, counted";
 
-const INSERT_EVENT: &str = "INSERT INTO events (send_id, kind, position, source, method,
-        user_agent, ip, prefetch, at, base_class, base_agent, base_reason, class, agent, reason,
-        counted, ip_full)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+/// Columns of a stored event, in the order `insert_events` binds them.
+const INSERT_COLUMNS: &str = "id, send_id, kind, position, source, method, user_agent, ip,
+    prefetch, at, base_class, base_agent, base_reason, class, agent, reason, counted, ip_full";
+const INSERT_COLUMN_COUNT: usize = 18;
+/// Rows per INSERT statement: well inside both backends' limits on bound parameters.
+const INSERT_CHUNK: usize = 200;
+
+/// The recent events of the sends the recorder touched lately, so that a batch need not
+/// read them back. Each entry carries the send's `events_version`: when another node (or
+/// an erasure) changed the send's events since, the entry is stale and is read again.
+#[derive(Debug, Default)]
+pub struct RecentEvents {
+    sends: HashMap<i64, Recent>,
+}
+
+/// Beyond this many sends the cache starts again from empty; one read per send refills it.
+const RECENT_SENDS: usize = 50_000;
+
+#[derive(Debug, Clone)]
+struct Recent {
+    version: i64,
+    events: Vec<Known>,
+}
+
+/// An event whose row id is known, as the counting rules last saw it.
+#[derive(Debug, Clone)]
+struct Known {
+    id: i64,
+    event: classify::Event,
+}
+
+/// A send's counters and version, read under lock at the start of a batch.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+struct SendState {
+    id: i64,
+    created_at: i64,
+    opens: i64,
+    clicks: i64,
+    mpp_opens: i64,
+    filtered: i64,
+    first_opened_at: Option<i64>,
+    first_clicked_at: Option<i64>,
+    events_version: i64,
+}
+
+impl SendState {
+    fn counters(&self) -> StoredCounters {
+        StoredCounters {
+            created_at: self.created_at,
+            opens: self.opens,
+            clicks: self.clicks,
+            mpp_opens: self.mpp_opens,
+            filtered: self.filtered,
+            first_opened_at: self.first_opened_at,
+            first_clicked_at: self.first_clicked_at,
+        }
+    }
+}
+
+/// One event row to insert.
+struct Insert<'a> {
+    id: i64,
+    send_id: i64,
+    event: &'a classify::Event,
+    ip: Option<String>,
+    ip_full: bool,
+}
 
 impl Store {
     /// Stores a batch of hits in one transaction and updates their sends' counters.
     /// Hits of sends that do not exist, or whose contact was erased, are dropped. Client
     /// addresses are stored cut to their network unless `keep_full_ip`, in which case the
-    /// retention job cuts them later.
-    pub async fn record_batch(&self, batch: &[NewEvent], keep_full_ip: bool) -> Result<()> {
+    /// retention job cuts them later. `recent` is the caller's cache of recent events; it
+    /// is updated only when the transaction commits.
+    pub async fn record_batch(
+        &self,
+        batch: &[NewEvent],
+        keep_full_ip: bool,
+        recent: &mut RecentEvents,
+    ) -> Result<()> {
         let mut by_send: BTreeMap<i64, Vec<&NewEvent>> = BTreeMap::new();
         for event in batch {
             by_send.entry(event.send_id).or_default().push(event);
         }
+        let send_ids: Vec<i64> = by_send.keys().copied().collect();
+        let postgres = self.is_postgres();
         // Hits on the sends of an erased contact are dropped like hits on no send: nothing
-        // about the person is stored again, and the figures stay as they were.
-        let lock_sql = if self.is_postgres() {
-            "SELECT created_at, opens, clicks, mpp_opens, filtered, first_opened_at,
-                first_clicked_at FROM sends WHERE id = $1 AND NOT EXISTS (SELECT 1
-                    FROM contacts c WHERE c.id = sends.contact_id AND c.erased_at IS NOT NULL)
-            FOR UPDATE"
-        } else {
-            "SELECT created_at, opens, clicks, mpp_opens, filtered, first_opened_at,
-                first_clicked_at FROM sends WHERE id = $1 AND NOT EXISTS (SELECT 1
-                    FROM contacts c WHERE c.id = sends.contact_id AND c.erased_at IS NOT NULL)"
-        };
+        // about the person is stored again, and the figures stay as they were. Rows are
+        // locked in id order, so nodes committing batches at once never deadlock.
+        let lock_sql = format!(
+            "SELECT id, created_at, opens, clicks, mpp_opens, filtered, first_opened_at,
+                first_clicked_at, events_version FROM sends
+            WHERE id IN ({}) AND NOT EXISTS (SELECT 1 FROM contacts c
+                WHERE c.id = sends.contact_id AND c.erased_at IS NOT NULL)
+            ORDER BY id{}",
+            placeholders(1, send_ids.len()),
+            if postgres { " FOR UPDATE" } else { "" }
+        );
         let context_sql = format!(
             "SELECT {EVENT_COLUMNS} FROM (SELECT {EVENT_COLUMNS} FROM events
                 WHERE send_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3) recent
             ORDER BY at, id"
         );
 
-        with_writer!(self, |pool| {
+        let refreshed = with_writer!(self, |pool| {
             let mut tx = begin!(pool).await?;
-            for (send_id, hits) in &by_send {
-                let stored: Option<StoredCounters> = sqlx::query_as(lock_sql)
-                    .bind(send_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(stored) = stored else {
-                    tracing::debug!(send.id = send_id, hits = hits.len(), "hits for no send");
-                    continue;
-                };
-                let earliest = hits.iter().map(|h| h.request.at).min().unwrap_or_default();
-                let context: Vec<EventRow> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(context_sql.clone()))
-                        .bind(send_id)
-                        .bind(earliest - CONTEXT_WINDOW_MS)
-                        .bind(CONTEXT_LIMIT)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                let folded = fold(&stored, &context, hits);
+            let mut lock = sqlx::query_as::<_, SendState>(sqlx::AssertSqlSafe(lock_sql));
+            for id in &send_ids {
+                lock = lock.bind(*id);
+            }
+            let states = lock.fetch_all(&mut *tx).await?;
 
-                for (row, event) in context.iter().zip(&folded.events) {
-                    if row.class != event.verdict.class.as_str()
-                        || row.reason != event.verdict.reason
-                        || (row.counted != 0) != event.counted
-                    {
+            let mut folds = Vec::with_capacity(states.len());
+            for state in &states {
+                let hits = &by_send[&state.id];
+                let cached = recent
+                    .sends
+                    .get(&state.id)
+                    .filter(|r| r.version == state.events_version);
+                let context = match cached {
+                    Some(cached) => cached.events.clone(),
+                    None => {
+                        let earliest = hits.iter().map(|h| h.request.at).min().unwrap_or_default();
+                        let rows: Vec<EventRow> =
+                            sqlx::query_as(sqlx::AssertSqlSafe(context_sql.clone()))
+                                .bind(state.id)
+                                .bind(earliest - CONTEXT_WINDOW_MS)
+                                .bind(CONTEXT_LIMIT)
+                                .fetch_all(&mut *tx)
+                                .await?;
+                        rows.iter()
+                            .map(|row| Known {
+                                id: row.id,
+                                event: event_from_row(row),
+                            })
+                            .collect()
+                    }
+                };
+                folds.push((*state, fold(&state.counters(), context, hits)));
+            }
+
+            // Row ids for the new events, so the cache can name them in later batches.
+            let added: usize = folds.iter().map(|(_, f)| f.added.len()).sum();
+            let mut ids: Vec<i64> = if added == 0 {
+                Vec::new()
+            } else if postgres {
+                sqlx::query_scalar(
+                    "SELECT nextval(pg_get_serial_sequence('events', 'id'))
+                    FROM generate_series(1, $1)",
+                )
+                .bind(added as i64)
+                .fetch_all(&mut *tx)
+                .await?
+            } else {
+                let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                (max + 1..=max + added as i64).collect()
+            };
+            ids.reverse();
+
+            let mut inserts = Vec::with_capacity(added);
+            let mut refreshed = Vec::with_capacity(folds.len());
+            for (state, folded) in &folds {
+                let known = folded.context.len();
+                let mut events = Vec::with_capacity(folded.events.len());
+                for (old, new) in folded.context.iter().zip(&folded.events) {
+                    let changed =
+                        old.event.verdict != new.verdict || old.event.counted != new.counted;
+                    if changed {
                         sqlx::query(
                             "UPDATE events SET class = $1, agent = $2, reason = $3, counted = $4
                             WHERE id = $5",
                         )
-                        .bind(event.verdict.class.as_str())
-                        .bind(event.verdict.agent.as_deref())
-                        .bind(&event.verdict.reason)
-                        .bind(i64::from(event.counted))
-                        .bind(row.id)
+                        .bind(new.verdict.class.as_str())
+                        .bind(new.verdict.agent.as_deref())
+                        .bind(&new.verdict.reason)
+                        .bind(i64::from(new.counted))
+                        .bind(old.id)
                         .execute(&mut *tx)
                         .await?;
                     }
+                    events.push(Known {
+                        id: old.id,
+                        event: new.clone(),
+                    });
                 }
-                let added = folded.events[context.len()..].iter().zip(&folded.added);
-                for (event, hit) in added {
-                    let r = &event.request;
-                    let (kind, position) = kind_columns(r.kind);
+                for (event, hit) in folded.events[known..].iter().zip(&folded.added) {
+                    let id = ids.pop().expect("an id for every new event");
                     // The rules saw the network only; the full address is kept when asked.
-                    let ip = if keep_full_ip { hit.request.ip } else { r.ip };
-                    sqlx::query(INSERT_EVENT)
-                        .bind(send_id)
-                        .bind(kind)
-                        .bind(position)
-                        .bind(source_column(r.source))
-                        .bind(r.method.as_str())
-                        .bind(r.user_agent.as_str())
-                        .bind(ip.map(|ip| ip.to_string()))
-                        .bind(i64::from(r.prefetch))
-                        .bind(r.at)
-                        .bind(event.base.class.as_str())
-                        .bind(event.base.agent.as_deref())
-                        .bind(event.base.reason.as_str())
-                        .bind(event.verdict.class.as_str())
-                        .bind(event.verdict.agent.as_deref())
-                        .bind(event.verdict.reason.as_str())
-                        .bind(i64::from(event.counted))
-                        .bind(i64::from(keep_full_ip && hit.request.ip.is_some()))
-                        .execute(&mut *tx)
-                        .await?;
+                    let ip = if keep_full_ip {
+                        hit.request.ip
+                    } else {
+                        event.request.ip
+                    };
+                    inserts.push(Insert {
+                        id,
+                        send_id: state.id,
+                        event,
+                        ip: ip.map(|ip| ip.to_string()),
+                        ip_full: keep_full_ip && hit.request.ip.is_some(),
+                    });
+                    events.push(Known {
+                        id,
+                        event: event.clone(),
+                    });
                 }
+
                 let c = folded.counters;
                 sqlx::query(
                     "UPDATE sends SET opens = $1, clicks = $2, mpp_opens = $3, filtered = $4,
-                        first_opened_at = $5, first_clicked_at = $6 WHERE id = $7",
+                        first_opened_at = $5, first_clicked_at = $6,
+                        events_version = events_version + 1
+                    WHERE id = $7",
                 )
                 .bind(c.opens)
                 .bind(c.clicks)
@@ -173,24 +284,80 @@ impl Store {
                 .bind(c.filtered)
                 .bind(c.first_opened_at)
                 .bind(c.first_clicked_at)
-                .bind(send_id)
+                .bind(state.id)
                 .execute(&mut *tx)
                 .await?;
-                for (position, delta) in folded.link_clicks {
+                for (position, delta) in &folded.link_clicks {
                     sqlx::query(
                         "UPDATE send_links SET clicks = clicks + $1
                         WHERE send_id = $2 AND position = $3",
                     )
                     .bind(delta)
-                    .bind(send_id)
-                    .bind(i64::from(position))
+                    .bind(state.id)
+                    .bind(i64::from(*position))
                     .execute(&mut *tx)
                     .await?;
                 }
+                refreshed.push((
+                    state.id,
+                    Recent {
+                        version: state.events_version + 1,
+                        events,
+                    },
+                ));
+            }
+
+            for chunk in inserts.chunks(INSERT_CHUNK) {
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|row| {
+                        format!(
+                            "({})",
+                            placeholders(row * INSERT_COLUMN_COUNT + 1, INSERT_COLUMN_COUNT)
+                        )
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO events ({INSERT_COLUMNS}) VALUES {}",
+                    rows.join(", ")
+                );
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for row in chunk {
+                    let e = row.event;
+                    let (kind, position) = kind_columns(e.request.kind);
+                    insert = insert
+                        .bind(row.id)
+                        .bind(row.send_id)
+                        .bind(kind)
+                        .bind(position)
+                        .bind(source_column(e.request.source))
+                        .bind(e.request.method.as_str())
+                        .bind(e.request.user_agent.as_str())
+                        .bind(row.ip.as_deref())
+                        .bind(i64::from(e.request.prefetch))
+                        .bind(e.request.at)
+                        .bind(e.base.class.as_str())
+                        .bind(e.base.agent.as_deref())
+                        .bind(e.base.reason.as_str())
+                        .bind(e.verdict.class.as_str())
+                        .bind(e.verdict.agent.as_deref())
+                        .bind(e.verdict.reason.as_str())
+                        .bind(i64::from(e.counted))
+                        .bind(i64::from(row.ip_full));
+                }
+                insert.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok(())
-        })
+            refreshed
+        });
+
+        if recent.sends.len() > RECENT_SENDS {
+            recent.sends.clear();
+        }
+        for (send_id, mut fresh) in refreshed {
+            trim(&mut fresh.events);
+            recent.sends.insert(send_id, fresh);
+        }
+        Ok(())
     }
 
     /// The events of a send, oldest first.
@@ -216,6 +383,8 @@ impl Store {
 
 /// The outcome of folding new hits into a send.
 struct Folded<'a> {
+    /// The events the rules saw before, as they were.
+    context: Vec<Known>,
     /// The context events, then the new ones, with their final verdicts.
     events: Vec<classify::Event>,
     /// The new hits, in the order their events follow the context.
@@ -227,8 +396,8 @@ struct Folded<'a> {
 
 /// Applies the counting rules to a send's recent events with and without the new hits,
 /// and adds the difference to the stored counters.
-fn fold<'a>(stored: &StoredCounters, context: &[EventRow], hits: &[&'a NewEvent]) -> Folded<'a> {
-    let mut events: Vec<classify::Event> = context.iter().map(event_from_row).collect();
+fn fold<'a>(stored: &StoredCounters, context: Vec<Known>, hits: &[&'a NewEvent]) -> Folded<'a> {
+    let mut events: Vec<classify::Event> = context.iter().map(|k| k.event.clone()).collect();
     let before = classify::tally(stored.created_at, &mut events);
     let links_before = counted_clicks(&events);
 
@@ -257,10 +426,32 @@ fn fold<'a>(stored: &StoredCounters, context: &[EventRow], hits: &[&'a NewEvent]
 
     Folded {
         counters: apply(stored, &before, &after),
+        context,
         events,
         added,
         link_clicks,
     }
+}
+
+/// Keeps what the next batch's rules may look at: the last hour before the newest event,
+/// at most `CONTEXT_LIMIT` events.
+fn trim(events: &mut Vec<Known>) {
+    let newest = events
+        .iter()
+        .map(|k| k.event.request.at)
+        .max()
+        .unwrap_or_default();
+    events.retain(|k| k.event.request.at >= newest - CONTEXT_WINDOW_MS);
+    let excess = events.len().saturating_sub(CONTEXT_LIMIT as usize);
+    events.drain(..excess);
+}
+
+/// `$first, $first+1, ...`: `count` numbered placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn apply(stored: &StoredCounters, before: &Tally, after: &Tally) -> StoredCounters {

@@ -38,7 +38,7 @@ pub use contact_import::{ImportOutcome, ImportReport, ImportRow, RowError};
 pub use contacts::{BlockReason, Contact, ContactFilter, ContactPatch, NewContact, OwnerScope};
 pub use crm_templates::{Template, TemplateContent, TemplatePatch};
 pub use enrollments::{ClaimedStep, EnrollReport, Enrollment, StepOutcome};
-pub use events::{EventRow, NewEvent, StoredCounters};
+pub use events::{EventRow, NewEvent, RecentEvents, StoredCounters};
 pub use mailgun::{DeliveryState, MailgunSend, MailgunSettingsRow};
 pub use rights::{
     ContactExport, ErasureReport, ExportedEnrollment, ExportedSend, ExportedSendRow, ExportedStep,

@@ -214,7 +214,8 @@ impl Store {
         // Errors are the receiving server's words, which often quote the address.
         const SENDS: &str = "UPDATE sends SET to_email = $2, subject = '',
                 error = CASE WHEN error IS NULL THEN NULL ELSE 'erased' END,
-                provider_message_id = NULL, events_purged_before = $3, events_purged_at = $3
+                provider_message_id = NULL, events_purged_before = $3, events_purged_at = $3,
+                events_version = events_version + 1
             WHERE contact_id = $1";
         const LINKS: &str = "SELECT l.send_id, l.position, l.url FROM send_links l
             JOIN sends s ON s.id = l.send_id WHERE s.contact_id = $1";

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{NewEvent, Store};
+use crate::store::{NewEvent, RecentEvents, Store};
 
 /// Hits waiting for the writer; a full queue makes handlers wait (back-pressure).
 const QUEUE_DEPTH: usize = 8192;
@@ -73,9 +73,10 @@ impl Recorder {
 
 async fn write_batches(store: Store, mut jobs: mpsc::Receiver<Job>, keep_full_ip: bool) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut recent = RecentEvents::default();
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let events: Vec<NewEvent> = batch.iter().map(|job| job.event.clone()).collect();
-        let outcome = commit(&store, &events, keep_full_ip).await;
+        let outcome = commit(&store, &events, keep_full_ip, &mut recent).await;
         for job in batch.drain(..) {
             // A handler that gave up waiting has nobody to tell.
             let _ = job
@@ -86,9 +87,14 @@ async fn write_batches(store: Store, mut jobs: mpsc::Receiver<Job>, keep_full_ip
     tracing::debug!("recorder stopped: every handle is gone");
 }
 
-async fn commit(store: &Store, events: &[NewEvent], keep_full_ip: bool) -> Result<(), ()> {
+async fn commit(
+    store: &Store,
+    events: &[NewEvent],
+    keep_full_ip: bool,
+    recent: &mut RecentEvents,
+) -> Result<(), ()> {
     for attempt in 1..=ATTEMPTS {
-        match store.record_batch(events, keep_full_ip).await {
+        match store.record_batch(events, keep_full_ip, recent).await {
             Ok(()) => {
                 tracing::trace!(events = events.len(), "committed tracking batch");
                 return Ok(());

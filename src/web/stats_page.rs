@@ -263,12 +263,10 @@ async fn stats_tab(
     layout::render(&page)
 }
 
-fn header(
-    column: Column,
-    sort: Sort,
-    with: &dyn Fn(&[(&'static str, String)]) -> String,
-    view: View,
-) -> Header {
+/// Builds a link to the Stats tab from extra query pairs.
+type Linker<'a> = &'a dyn Fn(&[(&'static str, String)]) -> String;
+
+fn header(column: Column, sort: Sort, with: Linker<'_>, view: View) -> Header {
     let active = sort.column == column;
     let next_dir = match (active, sort.descending, column) {
         (true, true, _) => "asc",
