@@ -178,12 +178,13 @@ impl Store {
             let mut folds = Vec::with_capacity(states.len());
             for state in &states {
                 let hits = &by_send[&state.id];
-                let cached = recent
-                    .sends
-                    .get(&state.id)
-                    .filter(|r| r.version == state.events_version);
+                // Taken out, not copied: the batch gives back a fresh entry when it commits.
+                let cached = match recent.sends.remove(&state.id) {
+                    Some(r) if r.version == state.events_version => Some(r.events),
+                    _ => None,
+                };
                 let context = match cached {
-                    Some(cached) => cached.events.clone(),
+                    Some(events) => events,
                     None => {
                         let earliest = hits.iter().map(|h| h.request.at).min().unwrap_or_default();
                         let rows: Vec<EventRow> =
@@ -224,52 +225,35 @@ impl Store {
             };
             ids.reverse();
 
-            let mut inserts = Vec::with_capacity(added);
-            let mut refreshed = Vec::with_capacity(folds.len());
-            for (state, folded) in &folds {
-                let known = folded.context.len();
-                let mut events = Vec::with_capacity(folded.events.len());
-                for (old, new) in folded.context.iter().zip(&folded.events) {
-                    let changed =
-                        old.event.verdict != new.verdict || old.event.counted != new.counted;
-                    if changed {
-                        sqlx::query(
-                            "UPDATE events SET class = $1, agent = $2, reason = $3, counted = $4
-                            WHERE id = $5",
-                        )
-                        .bind(new.verdict.class.as_str())
-                        .bind(new.verdict.agent.as_deref())
-                        .bind(&new.verdict.reason)
-                        .bind(i64::from(new.counted))
-                        .bind(old.id)
-                        .execute(&mut *tx)
-                        .await?;
+            let mut plans = Vec::with_capacity(folds.len());
+            for (state, folded) in folds {
+                let known = folded.ids.len();
+                let changed = folded
+                    .before
+                    .iter()
+                    .zip(&folded.events[..known])
+                    .zip(&folded.ids);
+                for (((old_verdict, old_counted), new), id) in changed {
+                    if *old_verdict == new.verdict && *old_counted == new.counted {
+                        continue;
                     }
-                    events.push(Known {
-                        id: old.id,
-                        event: new.clone(),
-                    });
+                    sqlx::query(
+                        "UPDATE events SET class = $1, agent = $2, reason = $3, counted = $4
+                        WHERE id = $5",
+                    )
+                    .bind(new.verdict.class.as_str())
+                    .bind(new.verdict.agent.as_deref())
+                    .bind(&new.verdict.reason)
+                    .bind(i64::from(new.counted))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
-                for (event, hit) in folded.events[known..].iter().zip(&folded.added) {
-                    let id = ids.pop().expect("an id for every new event");
-                    // The rules saw the network only; the full address is kept when asked.
-                    let ip = if keep_full_ip {
-                        hit.request.ip
-                    } else {
-                        event.request.ip
-                    };
-                    inserts.push(Insert {
-                        id,
-                        send_id: state.id,
-                        event,
-                        ip: ip.map(|ip| ip.to_string()),
-                        ip_full: keep_full_ip && hit.request.ip.is_some(),
-                    });
-                    events.push(Known {
-                        id,
-                        event: event.clone(),
-                    });
-                }
+                let new_ids: Vec<i64> = folded
+                    .added
+                    .iter()
+                    .map(|_| ids.pop().expect("an id"))
+                    .collect();
 
                 let c = folded.counters;
                 sqlx::query(
@@ -298,15 +282,32 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                refreshed.push((
-                    state.id,
-                    Recent {
-                        version: state.events_version + 1,
-                        events,
-                    },
-                ));
+                plans.push((state, folded, new_ids));
             }
 
+            let mut inserts = Vec::with_capacity(added);
+            for (state, folded, new_ids) in &plans {
+                let known = folded.ids.len();
+                for ((event, hit), id) in folded.events[known..]
+                    .iter()
+                    .zip(&folded.added)
+                    .zip(new_ids)
+                {
+                    // The rules saw the network only; the full address is kept when asked.
+                    let ip = if keep_full_ip {
+                        hit.request.ip
+                    } else {
+                        event.request.ip
+                    };
+                    inserts.push(Insert {
+                        id: *id,
+                        send_id: state.id,
+                        event,
+                        ip: ip.map(|ip| ip.to_string()),
+                        ip_full: keep_full_ip && hit.request.ip.is_some(),
+                    });
+                }
+            }
             for chunk in inserts.chunks(INSERT_CHUNK) {
                 let rows: Vec<String> = (0..chunk.len())
                     .map(|row| {
@@ -346,8 +347,24 @@ impl Store {
                 }
                 insert.execute(&mut *tx).await?;
             }
+            drop(inserts);
             tx.commit().await?;
-            refreshed
+            plans
+                .into_iter()
+                .map(|(state, folded, new_ids)| {
+                    let ids = folded.ids.into_iter().chain(new_ids);
+                    let events = ids
+                        .zip(folded.events)
+                        .map(|(id, event)| Known { id, event });
+                    (
+                        state.id,
+                        Recent {
+                            version: state.events_version + 1,
+                            events: events.collect(),
+                        },
+                    )
+                })
+                .collect::<Vec<_>>()
         });
 
         if recent.sends.len() > RECENT_SENDS {
@@ -383,8 +400,10 @@ impl Store {
 
 /// The outcome of folding new hits into a send.
 struct Folded<'a> {
-    /// The events the rules saw before, as they were.
-    context: Vec<Known>,
+    /// The row ids of the context events, which come first in `events`.
+    ids: Vec<i64>,
+    /// The context events' verdicts and counted flags before this batch.
+    before: Vec<(Verdict, bool)>,
     /// The context events, then the new ones, with their final verdicts.
     events: Vec<classify::Event>,
     /// The new hits, in the order their events follow the context.
@@ -397,7 +416,23 @@ struct Folded<'a> {
 /// Applies the counting rules to a send's recent events with and without the new hits,
 /// and adds the difference to the stored counters.
 fn fold<'a>(stored: &StoredCounters, context: Vec<Known>, hits: &[&'a NewEvent]) -> Folded<'a> {
-    let mut events: Vec<classify::Event> = context.iter().map(|k| k.event.clone()).collect();
+    let mut ids = Vec::with_capacity(context.len());
+    let mut before_verdicts = Vec::with_capacity(context.len());
+    let mut events = Vec::with_capacity(context.len() + hits.len());
+    for Known { id, mut event } in context {
+        // `tally` overwrites every verdict; keep the old ones to see what changed.
+        let placeholder = Verdict {
+            class: event.base.class,
+            agent: None,
+            reason: String::new(),
+        };
+        before_verdicts.push((
+            std::mem::replace(&mut event.verdict, placeholder),
+            event.counted,
+        ));
+        ids.push(id);
+        events.push(event);
+    }
     let before = classify::tally(stored.created_at, &mut events);
     let links_before = counted_clicks(&events);
 
@@ -426,7 +461,8 @@ fn fold<'a>(stored: &StoredCounters, context: Vec<Known>, hits: &[&'a NewEvent])
 
     Folded {
         counters: apply(stored, &before, &after),
-        context,
+        ids,
+        before: before_verdicts,
         events,
         added,
         link_clicks,
