@@ -55,6 +55,31 @@ pub struct StatsRow {
     pub unsubscribes: i64,
 }
 
+impl StatsRow {
+    /// The figures of several rows together: the summary of a table, without a second
+    /// pass over the sends.
+    pub fn total(rows: &[StatsRow]) -> StatsRow {
+        let mut total = StatsRow::default();
+        for row in rows {
+            total.sends += row.sends;
+            total.tracked += row.tracked;
+            total.opened += row.opened;
+            total.opened_inferred += row.opened_inferred;
+            total.clicked += row.clicked;
+            total.opens += row.opens;
+            total.clicks += row.clicks;
+            total.mpp_opens += row.mpp_opens;
+            total.mpp_only += row.mpp_only;
+            total.filtered += row.filtered;
+            total.failed += row.failed;
+            total.soft_bounced += row.soft_bounced;
+            total.complaints += row.complaints;
+            total.unsubscribes += row.unsubscribes;
+        }
+        total
+    }
+}
+
 /// One recipient of a campaign or template.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct RecipientRow {
@@ -147,12 +172,14 @@ impl Store {
         group: GroupBy,
     ) -> Result<Vec<StatsRow>> {
         let (table, column) = group.table();
+        // Aggregate by id first and name the groups after: grouping by the joined name
+        // as well made the database carry it through every row.
         let sql = format!(
-            "SELECT s.{column} AS id, g.name AS name, {FIGURES}
-            FROM sends s LEFT JOIN {table} g ON g.id = s.{column}
-            WHERE {SCOPED}
-            GROUP BY s.{column}, g.name
-            ORDER BY COUNT(*) DESC, g.name"
+            "SELECT agg.*, g.name AS name FROM (
+                SELECT s.{column} AS id, {FIGURES} FROM sends s
+                WHERE {SCOPED} GROUP BY s.{column}
+            ) agg LEFT JOIN {table} g ON g.id = agg.id
+            ORDER BY agg.sends DESC, g.name"
         );
         with_reader!(self, |pool| {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
