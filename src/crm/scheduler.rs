@@ -120,7 +120,20 @@ impl Scheduler {
                 _ = ticks.tick() => {}
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
-            match self.run_due().await {
+            // Each run in a task of its own: a bug that panics in one run is logged and
+            // the scheduler carries on with the next, instead of stopping for everyone.
+            let run = tokio::spawn({
+                let scheduler = self.clone();
+                async move { scheduler.run_due().await }
+            });
+            let outcome = match run.await {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    tracing::error!(node = %self.settings.node, error = %panic, "scheduler run panicked");
+                    continue;
+                }
+            };
+            match outcome {
                 Ok(report) if report.total() > 0 => tracing::info!(
                     node = %self.settings.node,
                     sent = report.sent,

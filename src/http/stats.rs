@@ -161,7 +161,8 @@ async fn recipients(
         ),
     };
     let (range, window) = query.range()?;
-    let page = query.page.unwrap_or(1).max(1);
+    // Bounded so the offset never overflows: no one pages past a million pages.
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let per_page = query.per_page.unwrap_or(50).clamp(1, 500);
     let recipients = state
         .store

@@ -231,8 +231,11 @@ fn validate(draft: &Draft) -> Result<(), SendError> {
     if draft.subject.trim().is_empty() {
         return invalid("`subject` is empty");
     }
-    if draft.subject.chars().any(|c| c == '\r' || c == '\n') {
-        return invalid("`subject` holds a line break");
+    if draft.subject.chars().any(char::is_control) {
+        return invalid("`subject` holds a line break or another control character");
+    }
+    if draft.to_name.len() > 200 || draft.to_name.chars().any(char::is_control) {
+        return invalid("`to_name` must be at most 200 characters, on one line");
     }
     if draft.html.trim().is_empty() {
         return invalid("`html` is empty");
@@ -243,10 +246,10 @@ fn validate(draft: &Draft) -> Result<(), SendError> {
     for (field, name) in [(&draft.campaign, "campaign"), (&draft.template, "template")] {
         if field
             .as_ref()
-            .is_some_and(|n| n.trim().is_empty() || n.len() > 200)
+            .is_some_and(|n| n.trim().is_empty() || n.len() > 200 || n.contains(char::is_control))
         {
             return Err(SendError::Invalid(format!(
-                "`{name}` must be 1 to 200 characters"
+                "`{name}` must be 1 to 200 characters, on one line"
             )));
         }
     }

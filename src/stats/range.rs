@@ -21,7 +21,7 @@ pub enum Range {
 pub enum RangeError {
     #[error("unknown range {0:?}: use 7d, 30d, 90d or all, or from and to dates")]
     Unknown(String),
-    #[error("{0:?} is not a date like 2026-01-31")]
+    #[error("{0:?} is not a date like 2026-01-31 (between years 1970 and 9998)")]
     BadDate(String),
     #[error("`from` and `to` must be given together")]
     HalfCustom,
@@ -43,6 +43,11 @@ impl Range {
         match (from, to) {
             (Some(from), Some(to)) => {
                 let (from, to) = (date(from)?, date(to)?);
+                for day in [from, to] {
+                    if !(1970..=9998).contains(&day.year()) {
+                        return Err(RangeError::BadDate(day.to_string()));
+                    }
+                }
                 if from > to {
                     return Err(RangeError::Backwards);
                 }
@@ -74,6 +79,7 @@ impl Range {
             },
             Range::Custom { from, to } => Window {
                 from: ms(from.midnight().assume_utc()),
+                // `parse` keeps dates inside years 1970 to 9998, so the next day exists.
                 to: ms(to.midnight().assume_utc() + Duration::days(1)),
             },
         }
@@ -117,5 +123,11 @@ mod tests {
             Range::parse(None, Some("yesterday"), Some("2026-01-01")),
             Err(RangeError::BadDate(_))
         ));
+        for (from, to) in [("2026-01-01", "9999-12-31"), ("-9999-01-01", "2026-01-01")] {
+            assert!(matches!(
+                Range::parse(None, Some(from), Some(to)),
+                Err(RangeError::BadDate(_))
+            ));
+        }
     }
 }

@@ -4,7 +4,8 @@
 //! 1. **Honeypot**: whoever follows the hidden link is a bot, and so are all its other hits
 //!    on the send, before or after, from the same visitor (same address and user agent).
 //! 2. **Burst**: two or more different links clicked within [`BURST_WINDOW_MS`] from one
-//!    address, and that address's opens within [`BURST_OPEN_WINDOW_MS`] of those clicks.
+//!    address, and that visitor's opens (same address and user agent) within
+//!    [`BURST_OPEN_WINDOW_MS`] of those clicks.
 //! 3. **Too soon**: a click within [`EARLY_CLICK_WINDOW_MS`] of sending, from an address that
 //!    showed no open before it, when either it came within [`TOO_FAST_MS`] of sending or the
 //!    send's reader clicked later from another address.
@@ -171,8 +172,11 @@ fn burst(events: &[Event], order: &[usize], verdicts: &mut [Verdict]) {
         if !is_open || !is_reader(&verdicts[i]) {
             continue;
         }
+        // Same address *and* same user agent: stored addresses are cut to their network,
+        // so a reader whose company shares a /24 with its mail gateway keeps their open.
         let near_burst = in_burst.iter().any(|&(b, _)| {
             origin(&events[b]) == origin(&events[i])
+                && events[b].request.user_agent == events[i].request.user_agent
                 && (events[b].request.at - events[i].request.at).abs() <= BURST_OPEN_WINDOW_MS
         });
         if near_burst {

@@ -258,3 +258,20 @@ fn head_requests_and_mpp_repeats() {
     assert_eq!(events[0].verdict.class, Class::Scanner);
     assert_eq!(mpp_share(t.opens, t.mpp_opens), Some(1.0));
 }
+
+#[test]
+fn a_reader_sharing_a_network_with_a_scanner_keeps_the_open() {
+    // Stored addresses are cut to their /24: the reader's phone and the company's gateway
+    // look like one address. The gateway's burst must not take the reader's open with it.
+    let network = "203.0.113.0";
+    let mut events = vec![
+        open(IPHONE_SAFARI, network, 20 * SECOND),
+        click(0, SCANNER_CHROME, network, 24 * SECOND),
+        click(1, SCANNER_CHROME, network, 24 * SECOND + 300),
+    ];
+    let t = run(&mut events);
+
+    assert_eq!((t.opens, t.clicks, t.filtered), (1, 0, 2));
+    assert_eq!(events[0].verdict.class, Class::Human);
+    assert_eq!(events[1].verdict.class, Class::Scanner);
+}
