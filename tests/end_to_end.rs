@@ -319,6 +319,26 @@ async fn bad_input_gets_a_clear_4xx() {
             415,
         ),
         (
+            "line break in to_name",
+            http.post(&url).bearer_auth(&token).json(&json!({
+                "to": "a@example.org", "to_name": "New\nLine", "subject": "s", "html": "<p>x</p>"
+            })),
+            400,
+        ),
+        (
+            "NUL in the subject",
+            http.post(&url).bearer_auth(&token).json(&json!({
+                "to": "a@example.org", "subject": "a\u{0}b", "html": "<p>x</p>"
+            })),
+            400,
+        ),
+        (
+            "a date past year 9998",
+            http.get(server.url("/api/v1/stats/summary?from=2026-01-01&to=9999-12-31"))
+                .bearer_auth(&token),
+            400,
+        ),
+        (
             "bad range",
             http.get(server.url("/api/v1/stats/summary?range=forever"))
                 .bearer_auth(&token),

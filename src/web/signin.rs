@@ -1,7 +1,8 @@
 //! Signing in with email and password, signing out, and one-time sign-in links.
 //!
 //! Failed sign-ins are throttled in the database, so every node sees them: an email is
-//! locked for a while after `PER_EMAIL.max_failures` failures, an address after
+//! locked for a while from one address after `PER_EMAIL_AND_IP.max_failures` failures,
+//! from everywhere after `PER_EMAIL.max_failures`, and an address after
 //! `PER_IP.max_failures`. A locked sign-in is refused before any password is checked. An
 //! unknown email costs the same hash verification as a wrong password.
 
@@ -27,9 +28,19 @@ use crate::store::{ThrottleRule, now_ms};
 
 pub const PATH: &str = "/login";
 
-/// Five wrong passwords for one email in 15 minutes lock it for 15 minutes.
-const PER_EMAIL: ThrottleRule = ThrottleRule {
+/// Five wrong passwords for one email from one address in 15 minutes lock that pair for 15
+/// minutes. Keyed by the pair, so a stranger who knows someone's email cannot lock them
+/// out from everywhere by failing on purpose.
+const PER_EMAIL_AND_IP: ThrottleRule = ThrottleRule {
     max_failures: 5,
+    window_ms: 15 * 60 * 1000,
+    lock_ms: 15 * 60 * 1000,
+};
+
+/// A hundred wrong passwords for one email from anywhere in 15 minutes lock it: guessing
+/// spread over many addresses.
+const PER_EMAIL: ThrottleRule = ThrottleRule {
+    max_failures: 100,
     window_ms: 15 * 60 * 1000,
     lock_ms: 15 * 60 * 1000,
 };
@@ -120,10 +131,12 @@ async fn sign_in(
     let ip = client_addr(peer, &headers, &state.trusted_proxies);
     let email = form.email.trim().to_ascii_lowercase();
     let email_key = format!("email:{email}");
+    let pair_key = format!("email-ip:{email}|{ip}");
     let ip_key = format!("ip:{ip}");
 
     let store = &state.store;
-    if let Some(until) = store.signin_locked_until(&[&email_key, &ip_key]).await? {
+    let keys = [email_key.as_str(), pair_key.as_str(), ip_key.as_str()];
+    if let Some(until) = store.signin_locked_until(&keys).await? {
         let minutes = ((until - now_ms()) / 60_000).max(1);
         tracing::warn!(client = %ip, "sign-in refused: throttled");
         let error = format!(
@@ -154,12 +167,16 @@ async fn sign_in(
 
     let Some(user_id) = user_id else {
         store.record_signin_failure(&email_key, PER_EMAIL).await?;
+        store
+            .record_signin_failure(&pair_key, PER_EMAIL_AND_IP)
+            .await?;
         store.record_signin_failure(&ip_key, PER_IP).await?;
         tracing::info!(client = %ip, "sign-in failed");
         let error = "That email and password do not match an account.".to_string();
         return refuse(&state, &headers, email, StatusCode::UNAUTHORIZED, error).await;
     };
     store.clear_signin_failures(&email_key).await?;
+    store.clear_signin_failures(&pair_key).await?;
     signed_in_response(&state, user_id).await
 }
 
