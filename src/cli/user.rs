@@ -149,6 +149,10 @@ pub async fn add_user(
         partner.is_none() || role == Role::SalesRep,
         "--partner is only for sales reps"
     );
+    anyhow::ensure!(
+        partner.is_some() || role != Role::SalesRep,
+        "a sales rep works for a partner: name it with --partner EMAIL"
+    );
 
     let org_id = store
         .ensure_org(org)

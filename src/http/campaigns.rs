@@ -2,7 +2,7 @@
 //! enrollments. Callers manage the campaigns their role covers: owners and admins the
 //! organisation's, everyone else their own, sent as themselves.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::contacts::{check_owner, visible_contact};
-use super::json::JsonBody;
+use super::json::{JsonBody, QueryParams};
 use super::{ApiError, AppState};
 use crate::crm;
 use crate::store::{
@@ -234,7 +234,7 @@ async fn list_enrollments(
     State(state): State<AppState>,
     Caller(user): Caller,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    QueryParams(page): QueryParams<PageQuery>,
 ) -> Result<Json<EnrollmentList>, ApiError> {
     let campaign = visible_campaign(&state, &user, &id).await?;
     let limit = page.limit.unwrap_or(100);

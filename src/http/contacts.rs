@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::json::JsonBody;
+use super::json::{JsonBody, QueryParams};
 use super::{ApiError, AppState};
 use crate::crm::{self, Composition, csv_import, render};
 use crate::privacy;
@@ -60,7 +60,7 @@ struct ContactList {
 async fn list_contacts(
     State(state): State<AppState>,
     Caller(user): Caller,
-    Query(query): Query<ListQuery>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<ContactList>, ApiError> {
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

@@ -1,12 +1,13 @@
 //! The stats API. Every query is scoped to the caller by `Caller::scope`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::auth::Caller;
+use super::json::QueryParams;
 use super::{ApiError, AppState};
 use crate::stats::{Figures, Range};
 use crate::store::{ClickedLink, GroupBy, RecipientRow, Window};
@@ -59,7 +60,7 @@ struct Summary {
 async fn summary(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<RangeQuery>,
+    QueryParams(query): QueryParams<RangeQuery>,
 ) -> Result<Json<Summary>, ApiError> {
     let (range, window) = query.range()?;
     let row = state.store.stats_summary(caller.scope(), window).await?;
@@ -116,7 +117,7 @@ async fn rows(
 async fn campaigns(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<RangeQuery>,
+    QueryParams(query): QueryParams<RangeQuery>,
 ) -> Result<Json<Rows>, ApiError> {
     rows(&state, &caller, &query, GroupBy::Campaign).await
 }
@@ -124,7 +125,7 @@ async fn campaigns(
 async fn templates(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<RangeQuery>,
+    QueryParams(query): QueryParams<RangeQuery>,
 ) -> Result<Json<Rows>, ApiError> {
     rows(&state, &caller, &query, GroupBy::Template).await
 }
@@ -200,7 +201,7 @@ async fn campaign_recipients(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<RangeQuery>,
+    QueryParams(query): QueryParams<RangeQuery>,
 ) -> Result<Json<Recipients>, ApiError> {
     recipients(&state, &caller, &query, GroupBy::Campaign, &id).await
 }
@@ -209,7 +210,7 @@ async fn template_recipients(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<RangeQuery>,
+    QueryParams(query): QueryParams<RangeQuery>,
 ) -> Result<Json<Recipients>, ApiError> {
     recipients(&state, &caller, &query, GroupBy::Template, &id).await
 }
