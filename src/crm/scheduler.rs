@@ -129,7 +129,8 @@ impl Scheduler {
             let outcome = match run.await {
                 Ok(outcome) => outcome,
                 Err(panic) => {
-                    tracing::error!(node = %self.settings.node, error = %panic, "scheduler run panicked");
+                    let node = &self.settings.node;
+                    tracing::error!(%node, error = %panic, "scheduler run panicked");
                     continue;
                 }
             };
