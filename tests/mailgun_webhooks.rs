@@ -1,7 +1,8 @@
 //! Mailgun webhooks over HTTP (issue 6), on every backend: each real payload of
-//! `../shared/corpus/mailgun/` re-signed with a test key and aimed at a real send produces
-//! its effect; tenants' keys are apart; stale, replayed, tampered and malformed webhooks are
-//! refused; keys never show in the database file, the logs or any answer.
+//! `tests/fixtures/mailgun/` (from the shared corpus) re-signed with a test key and aimed
+//! at a real send produces its effect; tenants' keys are apart; stale, replayed, tampered
+//! and malformed webhooks are refused; keys never show in the database file, the logs or
+//! any answer.
 
 mod common;
 
@@ -49,8 +50,9 @@ impl Write for LogSink {
     }
 }
 
+/// The real Mailgun payloads, copied from the shared corpus with their attribution.
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/mailgun")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mailgun")
 }
 
 fn corpus(name: &str) -> Value {
@@ -865,7 +867,7 @@ async fn keys_are_not_readable_in_the_database_the_answers_or_the_logs() {
     assert!(!logs.contains("unmistakable"), "a key was logged");
 }
 
-/// The known-answer vectors of `../shared/corpus/mailgun/README.md`, as stated there.
+/// The known-answer vectors of the shared corpus's Mailgun notes, as stated there.
 #[test]
 fn known_answer_vectors() {
     let signed = |timestamp: &str, token: &str, signature: &str| Signed {
