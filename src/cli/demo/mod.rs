@@ -163,6 +163,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let table = report::fetch(&http, &base, &owner).await?;
     report::print(&table, crowd.expected());
 
+    println!(
+        "\nOutbox (the sent .eml files): {}",
+        dir.join("outbox").display()
+    );
+    if args.exit {
+        return running.stop().await;
+    }
+
     println!();
     println!("Sign-in tokens (Authorization: Bearer ...):");
     for (email, role, token) in &tokens {
@@ -171,14 +179,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!();
     println!("Try:  curl -s -H 'Authorization: Bearer {owner}' \\");
     println!("        '{base}/api/v1/stats/campaigns?range=7d'");
-    println!(
-        "Outbox (the sent .eml files): {}",
-        dir.join("outbox").display()
-    );
-
-    if args.exit {
-        return running.stop().await;
-    }
     println!("\nServing at {base}; press Ctrl-C to stop.");
     let shutdown = running.shutdown_handle();
     tokio::spawn(async move {

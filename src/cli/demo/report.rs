@@ -79,6 +79,23 @@ pub fn print(table: &Value, expected: &BTreeMap<String, Expected>) {
         }
     }
     println!();
+    println!("What the crowd did, by the demo's own count:");
+    println!(
+        "{:<18} {:>5} {:>7} {:>8} {:>7} {:>8}",
+        "campaign", "sends", "opened", "mpp", "clicked", "filtered"
+    );
+    for (name, want) in expected {
+        println!(
+            "{:<18} {:>5} {:>7} {:>8} {:>7} {:>8}",
+            truncate(name, 18),
+            want.sends,
+            want.opened,
+            want.mpp_opens,
+            want.clicked,
+            want.filtered
+        );
+    }
+    println!();
     println!("open% and click% count people only, over tracked sends; MPP opens (Apple's proxy)");
     println!("and filtered hits (scanners, previews, bots, the honeypot) are kept apart.");
     if mismatches.is_empty() {
