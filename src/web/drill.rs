@@ -234,6 +234,9 @@ pub struct EventCells {
     pub class: String,
     pub agent: String,
     pub counted: bool,
+    /// How the hit counts: `counted`, `MPP` (reported apart), `repeat` (a person's hit
+    /// counted once) or `filtered` (scanners, previews, bots).
+    pub outcome: &'static str,
     pub reason: String,
     pub source: String,
     pub user_agent: String,
@@ -311,11 +314,22 @@ fn event_cells(tz: Tz, url_of: &dyn Fn(Option<i64>) -> String, event: EventRow) 
         at: tz.datetime_seconds(event.at),
         link: url_of(event.position),
         kind: event.kind,
+        outcome: outcome(&event.class, event.counted == 1),
         class: event.class.replace('_', " "),
         agent: event.agent.unwrap_or_default(),
         counted: event.counted == 1,
         reason: event.reason,
         source: event.source,
         user_agent: event.user_agent,
+    }
+}
+
+/// The badge of a hit: what docs/metrics.md says it counts as.
+fn outcome(class: &str, counted: bool) -> &'static str {
+    match (counted, class) {
+        (true, _) => "counted",
+        (false, "apple_mpp") => "MPP",
+        (false, "human" | "image_proxy") => "repeat",
+        (false, _) => "filtered",
     }
 }
