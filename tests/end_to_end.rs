@@ -134,28 +134,15 @@ async fn untracked_sends_are_counted_but_not_instrumented() {
 async fn each_role_sees_only_what_it_may() {
     for backend in backends() {
         let server = TestServer::start(&backend).await;
-        let owner = server
-            .user("Acme", "owner@acme.test", Role::Owner, None)
-            .await;
-        let admin = server
-            .user("Acme", "admin@acme.test", Role::Admin, None)
-            .await;
-        let partner = server
-            .user("Acme", "partner@acme.test", Role::Partner, None)
-            .await;
+        let common::Team {
+            owner,
+            admin,
+            partner,
+            rep,
+            member,
+        } = server.team("Acme", "acme.test").await;
         let peer = server
             .user("Acme", "peer@acme.test", Role::Partner, None)
-            .await;
-        let rep = server
-            .user(
-                "Acme",
-                "rep@acme.test",
-                Role::SalesRep,
-                Some("partner@acme.test"),
-            )
-            .await;
-        let member = server
-            .user("Acme", "member@acme.test", Role::Member, None)
             .await;
         let other = server
             .user("Globex", "owner@globex.test", Role::Owner, None)

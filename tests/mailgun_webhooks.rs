@@ -712,26 +712,13 @@ async fn malformed_bodies_are_refused_without_a_500() {
 #[tokio::test]
 async fn settings_are_for_owners_admins_and_partners_only() {
     let server = start(&Backend::Sqlite).await;
-    let owner = server
-        .user("Acme", "owner@acme.test", Role::Owner, None)
-        .await;
-    let admin = server
-        .user("Acme", "admin@acme.test", Role::Admin, None)
-        .await;
-    let partner = server
-        .user("Acme", "partner@acme.test", Role::Partner, None)
-        .await;
-    let rep = server
-        .user(
-            "Acme",
-            "rep@acme.test",
-            Role::SalesRep,
-            Some("partner@acme.test"),
-        )
-        .await;
-    let member = server
-        .user("Acme", "member@acme.test", Role::Member, None)
-        .await;
+    let common::Team {
+        owner,
+        admin,
+        partner,
+        rep,
+        member,
+    } = server.team("Acme", "acme.test").await;
     let url = server.url("/api/v1/settings/mailgun");
 
     for token in [&rep, &member] {

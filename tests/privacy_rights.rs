@@ -11,7 +11,6 @@ use common::{
     Backend, HUMAN_UA, TestServer, backends, message_parts, raw_sql, test_config, tracked_urls,
 };
 use crm_support::Api;
-use mailtally::store::Role;
 use serde_json::{Value, json};
 
 /// A server with tracking on behind a trusted proxy on loopback, so tests choose the
@@ -159,26 +158,13 @@ async fn erasure_leaves_no_personal_data_and_every_total_unchanged() {
 async fn erasure(backend: &Backend) {
     let name = backend.name();
     let server = server_behind_proxy(backend).await;
-    let owner = server
-        .user("Acme", "owner@acme.test", Role::Owner, None)
-        .await;
-    let admin = server
-        .user("Acme", "admin@acme.test", Role::Admin, None)
-        .await;
-    let partner = server
-        .user("Acme", "partner@acme.test", Role::Partner, None)
-        .await;
-    let rep = server
-        .user(
-            "Acme",
-            "rep@acme.test",
-            Role::SalesRep,
-            Some("partner@acme.test"),
-        )
-        .await;
-    let member = server
-        .user("Acme", "member@acme.test", Role::Member, None)
-        .await;
+    let common::Team {
+        owner,
+        admin,
+        partner,
+        rep,
+        member,
+    } = server.team("Acme", "acme.test").await;
     let api = Api::new(&server.running.base_url, &owner);
     let base = server.running.base_url.clone();
 

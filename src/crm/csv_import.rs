@@ -184,7 +184,7 @@ impl Columns {
                 .trim()
                 .to_string(),
         };
-        if name.chars().count() > 200 || name.chars().any(char::is_control) {
+        if !super::is_display_name(&name) {
             return Err("the name must be at most 200 characters, on one line".into());
         }
 

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 pub use scheduler::{Scheduler, SchedulerSettings, TickReport};
 
 use crate::sending::{Draft, Mailer, Report, SendError};
+pub use crate::sending::{is_display_name, normalise_email};
 use crate::store::{Contact, Template, User};
 
 /// The most custom fields one contact may carry, and their sizes.
@@ -21,20 +22,6 @@ pub const MAX_FIELD_VALUE: usize = 1000;
 /// The most tags one contact may carry, and their length.
 pub const MAX_TAGS: usize = 50;
 pub const MAX_TAG: usize = 64;
-
-/// The stored form of an email address, or `None` when it does not look like one. The
-/// same lower-casing as the send path, so both find the same contact.
-pub fn normalise_email(email: &str) -> Option<String> {
-    let email = email.trim();
-    let looks_like_address = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
-    looks_like_address.then(|| email.to_ascii_lowercase())
-}
 
 /// Tags in stored form: trimmed, lower-case, deduplicated, sorted.
 pub fn normalise_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, String> {

@@ -424,7 +424,7 @@ pub(super) async fn visible_contact(
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
-    if name.chars().count() > 200 || name.chars().any(char::is_control) {
+    if !crm::is_display_name(name) {
         return Err(ApiError::BadRequest(
             "`name` must be at most 200 characters, on one line".into(),
         ));

@@ -212,20 +212,32 @@ impl Mailer {
     }
 }
 
+/// The stored form of an email address, or `None` when it does not look like one. Every
+/// way in (the send API, contacts, CSV import) uses it, so all find the same contact.
+pub fn normalise_email(email: &str) -> Option<String> {
+    let email = email.trim();
+    let looks_like_address = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
+    looks_like_address.then(|| email.to_ascii_lowercase())
+}
+
+/// Whether a person's name can go into a `To` header and a page: at most 200 characters,
+/// on one line, no control characters.
+pub fn is_display_name(name: &str) -> bool {
+    name.chars().count() <= 200 && !name.chars().any(char::is_control)
+}
+
 /// The most HTML one send may carry.
 pub const MAX_HTML_BYTES: usize = 2 * 1024 * 1024;
 
 fn validate(draft: &Draft) -> Result<(), SendError> {
     let invalid = |why: &str| Err(SendError::Invalid(why.to_string()));
-    let to = draft.to.trim();
-    let looks_like_address = to.len() <= 254
-        && to.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
-        && !to
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
-    if !looks_like_address {
+    if normalise_email(&draft.to).is_none() {
         return invalid("`to` is not an email address");
     }
     if draft.subject.trim().is_empty() {
@@ -234,7 +246,7 @@ fn validate(draft: &Draft) -> Result<(), SendError> {
     if draft.subject.chars().any(char::is_control) {
         return invalid("`subject` holds a line break or another control character");
     }
-    if draft.to_name.len() > 200 || draft.to_name.chars().any(char::is_control) {
+    if !is_display_name(&draft.to_name) {
         return invalid("`to_name` must be at most 200 characters, on one line");
     }
     if draft.html.trim().is_empty() {

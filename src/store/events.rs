@@ -98,28 +98,9 @@ struct Known {
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 struct SendState {
     id: i64,
-    created_at: i64,
-    opens: i64,
-    clicks: i64,
-    mpp_opens: i64,
-    filtered: i64,
-    first_opened_at: Option<i64>,
-    first_clicked_at: Option<i64>,
     events_version: i64,
-}
-
-impl SendState {
-    fn counters(&self) -> StoredCounters {
-        StoredCounters {
-            created_at: self.created_at,
-            opens: self.opens,
-            clicks: self.clicks,
-            mpp_opens: self.mpp_opens,
-            filtered: self.filtered,
-            first_opened_at: self.first_opened_at,
-            first_clicked_at: self.first_clicked_at,
-        }
-    }
+    #[sqlx(flatten)]
+    counters: StoredCounters,
 }
 
 /// One event row to insert.
@@ -202,7 +183,7 @@ impl Store {
                             .collect()
                     }
                 };
-                folds.push((*state, fold(&state.counters(), context, hits)));
+                folds.push((*state, fold(&state.counters, context, hits)));
             }
 
             // Row ids for the new events, so the cache can name them in later batches.

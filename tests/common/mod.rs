@@ -270,3 +270,30 @@ pub async fn raw_sql(server: &TestServer, sql: &str) {
         }
     }
 }
+
+/// The API tokens of one user of every role in one organisation.
+pub struct Team {
+    pub owner: String,
+    pub admin: String,
+    pub partner: String,
+    /// A sales rep working for `partner`.
+    pub rep: String,
+    pub member: String,
+}
+
+impl TestServer {
+    /// Adds `owner@`, `admin@`, `partner@`, `rep@` and `member@` `domain` to `org`.
+    pub async fn team(&self, org: &str, domain: &str) -> Team {
+        let email = |local: &str| format!("{local}@{domain}");
+        let partner_email = email("partner");
+        Team {
+            owner: self.user(org, &email("owner"), Role::Owner, None).await,
+            admin: self.user(org, &email("admin"), Role::Admin, None).await,
+            partner: self.user(org, &partner_email, Role::Partner, None).await,
+            rep: self
+                .user(org, &email("rep"), Role::SalesRep, Some(&partner_email))
+                .await,
+            member: self.user(org, &email("member"), Role::Member, None).await,
+        }
+    }
+}
